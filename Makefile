@@ -1,0 +1,22 @@
+# Two commands do everything on a fresh machine:
+#   make plan   the main job: print DyPE's plan for FLUX at 4096x4096 and write its chart
+#   make test   install what the tests need and run them (lint, Python tests, JavaScript tests)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+plan: $(STAMP)
+	$(PY) -m dype_core plan --model flux --width 4096 --height 4096 --steps 28 --chart dype_plan.png
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+.PHONY: plan test

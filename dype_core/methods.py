@@ -1,0 +1,167 @@
+"""Frequency methods for one rotary axis: plain RoPE, PI, NTK-aware, YaRN and their DyPE forms.
+
+Every method is one function with the same keyword signature, returning the new angular
+frequencies and the attention scale of the axis; ``METHODS`` maps each name to it, and
+``axis_frequencies`` validates a request and dispatches it. Static methods take
+``t = None``; dynamic (DyPE) ones take the diffusion time ``t`` in ``[0, 1]``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+from .schedule import kappa
+from .yarn import RAMPS, attention_scale, blend
+
+#: Lumina-Next's switch point: PI while ``t >= 1 - LUMINA_WATERSHED``, NTK afterwards.
+LUMINA_WATERSHED = 0.3
+
+
+def plain_frequencies(
+    dim: int, theta: float, device: torch.device | str | None = None
+) -> torch.Tensor:
+    """Plain RoPE ``w_i = theta ** (-2i / D)``, float64, formed exactly as ComfyUI forms it.
+
+    ComfyUI computes ``1 / theta ** linspace(0, (D - 2) / D, D / 2)``; using the same
+    expression makes tables built from these frequencies bitwise equal to the host's.
+    """
+    exponents = torch.linspace(0, (dim - 2) / dim, steps=dim // 2, dtype=torch.float64, device=device)
+    return 1.0 / (theta**exponents)
+
+
+def _none(omega: torch.Tensor, **_: object) -> tuple[torch.Tensor, float]:
+    """Plain RoPE: no extrapolation."""
+    return omega, 1.0
+
+
+def _pi(
+    omega: torch.Tensor, *, scale: float, t: float | None, lambda_s: float, lambda_t: float, **_: object
+) -> tuple[torch.Tensor, float]:
+    """PI ``w_i / s``; Dy-PI ``w_i / s ** k(t)`` (paper Eq. 14)."""
+    exponent = 1.0 if t is None else kappa(t, lambda_s, lambda_t)
+    return omega / scale**exponent, 1.0
+
+
+def _ntk(
+    omega: torch.Tensor, *, scale: float, t: float | None, lambda_s: float, lambda_t: float, **_: object
+) -> tuple[torch.Tensor, float]:
+    """NTK-aware ``w_i s ** (-2i / (D - 2))``; Dy-NTK with the exponent times ``k(t)`` (Eq. 15)."""
+    exponent = 1.0 if t is None else kappa(t, lambda_s, lambda_t)
+    pairs = torch.arange(omega.numel(), dtype=omega.dtype, device=omega.device)
+    dim = 2 * omega.numel()
+    return omega * scale ** (-exponent * 2.0 * pairs / max(dim - 2, 1)), 1.0
+
+
+def _yarn(
+    omega: torch.Tensor,
+    *,
+    scale: float,
+    theta: float,
+    base_len: float,
+    t: float | None,
+    lambda_s: float,
+    lambda_t: float,
+    yarn_ramp: str,
+) -> tuple[torch.Tensor, float]:
+    """YaRN / Dy-YaRN (Eq. 16-17) with the attention factor ``0.1 ln s + 1``, constant in time."""
+    new = blend(
+        omega, scale=scale, theta=theta, base_len=base_len, t=t,
+        lambda_s=lambda_s, lambda_t=lambda_t, ramp=yarn_ramp,
+    )
+    return new, attention_scale(scale)
+
+
+def _lumina(
+    omega: torch.Tensor, *, scale: float, t: float | None, **_: object
+) -> tuple[torch.Tensor, float]:
+    """Lumina-Next's time-aware baseline: PI early, then NTK with base ``b * s`` (comparison only).
+
+    Lumina-Next uses one isotropic ``s = sqrt(N_h N_w / (L_h L_w))``: pass that as ``scale``
+    (``scaling="area"`` in ``DyPESettings``).
+    """
+    if t is None:
+        raise ValueError("method 'lumina' is time-aware: pass the diffusion time t in [0, 1]")
+    if t >= 1.0 - LUMINA_WATERSHED:
+        return omega / scale, 1.0
+    pairs = torch.arange(omega.numel(), dtype=omega.dtype, device=omega.device)
+    return omega * scale ** (-2.0 * pairs / (2 * omega.numel())), 1.0
+
+
+FrequencyMethod = Callable[..., tuple[torch.Tensor, float]]
+
+#: Every method by name. ``lumina`` is a comparison baseline, not a DyPE method.
+METHODS: dict[str, FrequencyMethod] = {
+    "none": _none,
+    "pi": _pi,
+    "ntk": _ntk,
+    "yarn": _yarn,
+    "lumina": _lumina,
+}
+
+
+def validate_request(
+    method: str,
+    *,
+    dim: int,
+    theta: float,
+    scale: float,
+    base_len: float,
+    t: float | None,
+    lambda_s: float,
+    lambda_t: float,
+    yarn_ramp: str,
+) -> None:
+    """Raise ``ValueError`` saying what is wrong and what is allowed."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if yarn_ramp not in RAMPS:
+        raise ValueError(f"unknown yarn_ramp {yarn_ramp!r}; choose one of {', '.join(RAMPS)}")
+    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 2 or dim % 2:
+        raise ValueError(f"dim must be an even integer >= 2 (one rotary axis), got {dim!r}")
+    checks = (
+        ("theta", theta, theta > 1.0, "> 1"),
+        ("scale", scale, scale >= 1.0, ">= 1 (s = max(1, N / L))"),
+        ("base_len", base_len, base_len > 0.0, "> 0 tokens"),
+        ("lambda_s", lambda_s, lambda_s >= 0.0, ">= 0"),
+        ("lambda_t", lambda_t, lambda_t >= 0.0, ">= 0"),
+    )
+    for name, value, ok, allowed in checks:
+        if not math.isfinite(value) or not ok:
+            raise ValueError(f"{name} must be finite and {allowed}, got {value!r}")
+    if t is not None and not 0.0 <= t <= 1.0:
+        raise ValueError(f"t must be None (static method) or a diffusion time in [0, 1], got {t!r}")
+
+
+def axis_frequencies(
+    method: str,
+    *,
+    dim: int,
+    theta: float,
+    scale: float,
+    base_len: float,
+    t: float | None,
+    lambda_s: float = 2.0,
+    lambda_t: float = 2.0,
+    yarn_ramp: str = "official",
+    device: torch.device | str | None = None,
+) -> tuple[torch.Tensor, float]:
+    """Angular frequencies (float64, length ``dim // 2``) and attention scale of one axis.
+
+    ``t = None`` selects the static method; a float selects its DyPE form at that
+    diffusion time. Every method is exactly plain RoPE at ``scale = 1``. The frequencies
+    are formed on ``device`` (CPU by default), so nothing is copied between devices.
+    """
+    validate_request(
+        method, dim=dim, theta=theta, scale=scale, base_len=base_len, t=t,
+        lambda_s=lambda_s, lambda_t=lambda_t, yarn_ramp=yarn_ramp,
+    )
+    omega = plain_frequencies(dim, theta, device)
+    if scale == 1.0:
+        return omega, 1.0
+    return METHODS[method](
+        omega, scale=scale, theta=theta, base_len=base_len, t=t,
+        lambda_s=lambda_s, lambda_t=lambda_t, yarn_ramp=yarn_ramp,
+    )

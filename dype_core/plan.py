@@ -1,0 +1,174 @@
+"""What DyPE will do at a size and schedule, step by step, without sampling anything."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from . import frequencies
+from .layout import RotaryLayout
+from .schedule import sigma_to_t
+from .settings import DyPESettings
+
+#: Relative tolerance below which a frequency counts as unchanged.
+CHANGED = 1e-9
+
+
+@dataclass(frozen=True)
+class AxisStep:
+    """One spatial axis at one step: ``N`` tokens against a base of ``L``.
+
+    ``omega`` holds the effective frequencies ``w'_i`` and ``ratio`` the ratios ``w'_i / w_i``
+    (1: untouched; ``1 / s``: fully interpolated).
+    """
+
+    name: str
+    tokens: int
+    base_len: float
+    scale: float
+    attention_scale: float
+    omega: tuple[float, ...]
+    ratio: tuple[float, ...]
+
+    @property
+    def wavelengths(self) -> tuple[float, float]:
+        """Shortest and longest effective wavelength ``2 pi / w'_i``, in tokens."""
+        return 2 * math.pi / max(self.omega), 2 * math.pi / min(self.omega)
+
+    def bands(self) -> dict[str, int]:
+        """Pairs per band: untouched, interpolated (``w' <= w / s``), blended, and extrapolated.
+
+        A pair is extrapolated when across the image it turns further than it did across the
+        base length, where it made less than one turn: those phases were never seen in
+        training. Untouched high-frequency pairs turned fully in training and are not.
+        """
+        untouched = sum(abs(r - 1.0) <= CHANGED for r in self.ratio)
+        interpolated = sum(abs(r - 1.0) > CHANGED and r * self.scale <= 1.0 + CHANGED for r in self.ratio)
+        extrapolated = 0
+        for w_new, r in zip(self.omega, self.ratio):
+            trained = (w_new / r) * self.base_len / (2 * math.pi)
+            extrapolated += w_new * self.tokens / (2 * math.pi) > max(trained, 1.0) * (1.0 + CHANGED)
+        return {
+            "untouched": untouched,
+            "interpolated": interpolated,
+            "blended": len(self.ratio) - untouched - interpolated,
+            "extrapolated": extrapolated,
+        }
+
+
+@dataclass(frozen=True)
+class Step:
+    """One model call: its sigma, diffusion time ``t``, ``k(t)`` and every spatial axis."""
+
+    index: int
+    sigma: float
+    t: float
+    kappa: float
+    axes: tuple[AxisStep, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """DyPE's plan for one image size and sigma schedule."""
+
+    layout: RotaryLayout
+    settings: DyPESettings
+    width: int
+    height: int
+    grid: tuple[int, int]
+    scales: tuple[float, float]
+    steps: tuple[Step, ...]
+
+    @property
+    def active(self) -> bool:
+        """Whether any axis is above the base grid (and a method is chosen)."""
+        return self.settings.method != "none" and max(self.scales) > 1.0
+
+    def summary(self) -> str:
+        """One line: size, grid, scale per axis, method, and whether DyPE acts."""
+        base = f"{int(self.layout.base_grid[0])}x{int(self.layout.base_grid[1])}"
+        head = (
+            f"{self.layout.name} {self.width}x{self.height}px -> {self.grid[0]}x{self.grid[1]} tokens "
+            f"(base {base}), scale rows {self.scales[0]:.3g} cols {self.scales[1]:.3g}, {self.settings.label}"
+        )
+        if self.settings.method == "none":
+            return f"{head}: inactive (method off)"
+        if not self.active:
+            return f"{head}: inactive, at or below the base resolution (plain RoPE, bitwise)"
+        first, last = self.steps[0], self.steps[-1]
+        return (
+            f"{head}, {len(self.steps)} steps: k(t) {first.kappa:.3g} -> {last.kappa:.3g}, "
+            f"attention x{max(a.attention_scale for a in first.axes):.4g}"
+        )
+
+    def table(self) -> str:
+        """The per-step table as fixed-width text."""
+        names = [a.name for a in self.steps[0].axes] if self.steps else []
+        header = f"{'step':>4} {'sigma':>7} {'t':>6} {'k(t)':>6}"
+        for name in names:
+            header += f" | {name + ': keep/blend/interp/extrap':<31} {'wavelengths (tokens)':<20}"
+        lines = [self.summary(), header]
+        for step in self.steps:
+            line = f"{step.index:>4} {step.sigma:>7.4f} {step.t:>6.4f} {step.kappa:>6.4f}"
+            for axis in step.axes:
+                bands = "/".join(str(n) for n in axis.bands().values())
+                lo, hi = axis.wavelengths
+                line += f" | {bands:<31} {lo:.3g} .. {hi:<12.4g}"
+            lines.append(line)
+        return "\n".join(lines)
+
+
+def plan(
+    layout: RotaryLayout,
+    width: int,
+    height: int,
+    sigmas: Sequence[float] | torch.Tensor,
+    settings: DyPESettings | None = None,
+    sigma_max: float = 1.0,
+) -> Plan:
+    """The plan for a ``width x height`` image sampled with ``sigmas`` (ending with the last one).
+
+    One step per model call at ``sigmas[:-1]``, as the host's samplers do.
+    """
+    settings = settings or DyPESettings()
+    if width <= 0 or height <= 0:
+        raise ValueError(f"width and height must be positive pixels, got {width}x{height}")
+    values = [float(s) for s in (sigmas.flatten().tolist() if isinstance(sigmas, torch.Tensor) else sigmas)]
+    if len(values) < 2:
+        raise ValueError(
+            f"sigmas must hold a schedule of at least two values (steps + 1, ending with the last sigma), got {values}"
+        )
+    rows, cols = layout.grid_for_pixels(width, height)
+    if rows < 1 or cols < 1:
+        raise ValueError(f"{width}x{height}px is smaller than one {layout.name} token ({layout.px_per_token}px)")
+    scales = layout.axis_scales(rows, cols, settings.scaling)
+    spatial = ((layout.row_axis, "rows"), (layout.col_axis, "cols"))
+    plain = frequencies.plain(layout).omega
+    steps = []
+    for index, sigma in enumerate(values[:-1]):
+        t = sigma_to_t(sigma, sigma_max)
+        active = settings.method != "none"
+        freqs = frequencies.dype(layout, settings, scales if active else (1.0,) * len(scales), t)
+        axes = []
+        for axis, name in spatial:
+            first, end = layout.pair_slices[axis]
+            omega = freqs.omega[first:end]
+            axes.append(
+                AxisStep(
+                    name=name,
+                    tokens=rows if axis == layout.row_axis else cols,
+                    base_len=layout.base_len(axis),
+                    scale=scales[axis],
+                    attention_scale=freqs.gains[axis],
+                    omega=tuple(omega.tolist()),
+                    ratio=tuple((omega / plain[first:end]).tolist()),
+                )
+            )
+        steps.append(Step(index=index, sigma=sigma, t=t, kappa=settings.kappa(t), axes=tuple(axes)))
+    return Plan(
+        layout=layout, settings=settings, width=width, height=height, grid=(rows, cols),
+        scales=(scales[layout.row_axis], scales[layout.col_axis]), steps=tuple(steps),
+    )

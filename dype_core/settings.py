@@ -1,0 +1,62 @@
+"""What a user chooses: the method, its DyPE schedule, scaling and attention scale."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .layout import SCALINGS
+from .methods import METHODS
+from .schedule import kappa
+from .yarn import RAMPS
+
+
+@dataclass(frozen=True)
+class DyPESettings:
+    """One DyPE configuration; validated on construction.
+
+    ``method`` is one of ``METHODS``; ``dynamic`` selects its DyPE form (frequencies follow
+    ``k(t)``) over the static one. ``attention_scale`` applies YaRN's ``0.1 ln s + 1`` to the
+    scaled axes (YaRN only; constant in time).
+    """
+
+    method: str = "yarn"
+    dynamic: bool = True
+    lambda_s: float = 2.0
+    lambda_t: float = 2.0
+    yarn_ramp: str = "official"
+    scaling: str = "per_axis"
+    attention_scale: bool = True
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
+        if self.yarn_ramp not in RAMPS:
+            raise ValueError(f"unknown yarn_ramp {self.yarn_ramp!r}; choose one of {', '.join(RAMPS)}")
+        if self.scaling not in SCALINGS:
+            raise ValueError(f"unknown scaling {self.scaling!r}; choose one of {', '.join(SCALINGS)}")
+        for name in ("lambda_s", "lambda_t"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if self.method == "lumina" and not self.dynamic:
+            raise ValueError("method 'lumina' is time-aware and has no static form: set dynamic=True")
+
+    def kappa(self, t: float) -> float:
+        """The schedule factor this method follows at time ``t``; 1 when static.
+
+        Dy-PI and Dy-NTK use ``k(t) = lambda_s t^lambda_t`` (Eq. 13); Dy-YaRN scales its
+        thresholds by ``k_y(t) = t^lambda_t`` (Eq. 16, ``lambda_s = 1``) except the legacy
+        ramp, which raises them to ``k(t)``.
+        """
+        if not self.dynamic:
+            return 1.0
+        yarn_k_y = self.method == "yarn" and self.yarn_ramp != "legacy"
+        return kappa(t, 1.0 if yarn_k_y else self.lambda_s, self.lambda_t)
+
+    @property
+    def label(self) -> str:
+        """Short human name: ``Dy-YaRN``, ``NTK``, ``off``..."""
+        names = {"none": "off", "pi": "PI", "ntk": "NTK", "yarn": "YaRN", "lumina": "Lumina-Next"}
+        name = names[self.method]
+        return f"Dy-{name}" if self.dynamic and self.method in ("pi", "ntk", "yarn") else name
