@@ -22,6 +22,11 @@ from .layout import RotaryLayout
 NO_FLOAT64 = frozenset({"mps", "xpu", "privateuseone"})
 
 
+def math_device(device: torch.device) -> torch.device:
+    """Where tables for ``device`` are formed: the device itself, or the CPU if it lacks float64."""
+    return torch.device("cpu") if device.type in NO_FLOAT64 else device
+
+
 def _fill(out: torch.Tensor, positions: torch.Tensor, layout: RotaryLayout, freqs: RotaryFrequencies) -> None:
     """Write the rotation matrices of ``positions [B, L, n_axes]`` into ``out [B, L, P, 2, 2]``.
 
@@ -70,7 +75,7 @@ def build_table(
     start, stop, step = image_tokens.indices(ids.shape[1])
     if step != 1:
         raise ValueError(f"image_tokens must be a contiguous range, got step {step}")
-    device = torch.device("cpu") if ids.device.type in NO_FLOAT64 else ids.device
+    device = math_device(ids.device)
     positions = ids.to(device)
     other = other if other is not None else plain(layout, device)
     out = torch.empty(*ids.shape[:2], layout.pairs, 2, 2, dtype=torch.float32, device=device)

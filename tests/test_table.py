@@ -4,10 +4,10 @@ from dataclasses import replace
 
 import pytest
 import torch
+from host_recipe import flux_ids, host_table
 
 from dype_core import FLUX1, FLUX2, DyPESettings, TableCache, build_table
 from dype_core import frequencies as freqs
-from tests.host_recipe import flux_ids, host_table
 
 DYPE = DyPESettings()
 

@@ -1,0 +1,11 @@
+"""DyPE for ComfyUI: the pack's entry point (ComfyUI imports this folder as a package).
+
+The nodes are imported when ComfyUI asks for them, so that importing the folder needs no
+host (the test runner imports it too).
+"""
+
+
+async def comfy_entrypoint():
+    from .nodes.extension import DyPEExtension
+
+    return DyPEExtension()

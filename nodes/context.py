@@ -1,0 +1,43 @@
+"""Per-call state, kept in the call stack: what the current forward call and sampling run are.
+
+The host may install one replacement embedder on several model clones and run their
+forwards concurrently in threads, so nothing per-call lives on a module. The
+DIFFUSION_MODEL wrapper sets ``STEP`` for the duration of one forward call; the
+OUTER_SAMPLE wrapper sets ``RUN`` for one sampling run. A thread started elsewhere sees
+neither unless the host copies the context, and then it gets the same values.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from ..dype_core import DyPESettings, RotaryLayout, TableCache
+
+
+@dataclass(frozen=True)
+class Step:
+    """One forward call of a DyPE-patched model above its base resolution.
+
+    ``image`` is the main image's token range in the ids; ``grid`` its ``(rows, cols)``.
+    """
+
+    layout: RotaryLayout
+    settings: DyPESettings
+    t: float
+    scales: tuple[float, ...]
+    grid: tuple[int, int]
+    image: slice
+    exact_image_ids: bool
+    head_axis: int
+
+
+@dataclass(frozen=True)
+class Run:
+    """One sampling run: its table cache, dropped with the run."""
+
+    cache: TableCache
+
+
+STEP: ContextVar[Step | None] = ContextVar("dype_step", default=None)
+RUN: ContextVar[Run | None] = ContextVar("dype_run", default=None)

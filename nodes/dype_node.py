@@ -1,0 +1,149 @@
+"""The ``DyPE`` node: MODEL in, MODEL out, patched for dynamic position extrapolation."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from comfy_api.latest import io
+
+from ..dype_core import DyPESettings
+from .families import supported
+from .patch import apply_dype
+from .time_shift import POLICIES
+
+#: The method menu: label -> (dype_core method, dynamic).
+METHODS = {
+    "Dy-YaRN": ("yarn", True),
+    "Dy-NTK": ("ntk", True),
+    "Dy-PI": ("pi", True),
+    "YaRN (static)": ("yarn", False),
+    "NTK (static)": ("ntk", False),
+    "PI (static)": ("pi", False),
+    "off": ("none", False),
+}
+RAMPS = ("official", "paper", "legacy")
+SCALINGS = {"per-axis": "per_axis", "isotropic": "isotropic"}
+
+
+def settings_from_inputs(
+    method: str, lambda_s: float, lambda_t: float, yarn_ramp: str, scaling: str, attention_scale: bool
+) -> DyPESettings:
+    """The node's widget values as ``DyPESettings``; ``ValueError`` says what is allowed."""
+    if method not in METHODS:
+        raise ValueError(f"method {method!r} is not one of: {', '.join(METHODS)}")
+    if scaling not in SCALINGS:
+        raise ValueError(f"scaling {scaling!r} is not one of: {', '.join(SCALINGS)}")
+    name, dynamic = METHODS[method]
+    return DyPESettings(
+        method=name, dynamic=dynamic, lambda_s=lambda_s, lambda_t=lambda_t, yarn_ramp=yarn_ramp,
+        scaling=SCALINGS[scaling], attention_scale=attention_scale,
+    )
+
+
+def check_shift(time_shift: str, mu: float, base_resolution: int) -> None:
+    if time_shift not in POLICIES:
+        raise ValueError(f"time_shift {time_shift!r} is not one of: {', '.join(POLICIES)}")
+    if not math.isfinite(mu) or not 0.0 <= mu <= 20.0:
+        raise ValueError(f"mu must be a number from 0 to 20, got {mu!r}")
+    if base_resolution < 0 or base_resolution > 16384:
+        raise ValueError(f"base_resolution must be 0 (auto) or 16..16384 px, got {base_resolution}")
+
+
+class DyPE(io.ComfyNode):
+    """Patches a FLUX-family MODEL so that it samples far above its training resolution."""
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="DyPE",
+            display_name="DyPE (Dynamic Position Extrapolation)",
+            category="model_patches/resolution",
+            description=(
+                "Lets a RoPE diffusion transformer generate far above its training resolution (4K-16MP) "
+                "without repeated objects, blur or broken anatomy, at no extra sampling cost. It rescales the "
+                "model's position frequencies at every step from the sampler's noise level, following the "
+                "latent's own size. At or below the model's native resolution it changes nothing. "
+                f"Supported: {supported()}."
+            ),
+            inputs=[
+                io.Model.Input("model"),
+                io.Combo.Input(
+                    "method", options=list(METHODS), default="Dy-YaRN",
+                    tooltip="How positions beyond the training size are handled. Dy-YaRN (default): sharpest "
+                    "detail and coherent layout. Dy-NTK: slightly softer. Dy-PI: coherent but blurrier. Static "
+                    "forms and 'off' are for A/B comparison: 'off' repeats objects and breaks anatomy above the "
+                    "native size.",
+                ),
+                io.Float.Input(
+                    "lambda_s", default=2.0, min=0.0, max=10.0, step=0.05, advanced=True,
+                    tooltip="Strength of the schedule k(t) = lambda_s * t^lambda_t for Dy-NTK, Dy-PI and the "
+                    "legacy YaRN ramp. Higher: early steps compress positions more (steadier global layout, "
+                    "softer); lower: closer to plain positions (more detail, more risk of repetition).",
+                ),
+                io.Float.Input(
+                    "lambda_t", default=2.0, min=0.0, max=10.0, step=0.05, advanced=True,
+                    tooltip="How fast the extrapolation relaxes to plain positions as noise falls. Higher: "
+                    "relaxes earlier, crisper fine detail; lower: holds the compressed layout longer, smoother.",
+                ),
+                io.Combo.Input(
+                    "yarn_ramp", options=list(RAMPS), default="official", advanced=True,
+                    tooltip="Dy-YaRN variant. official: the authors' current code. paper: the paper's single "
+                    "ramp, slightly softer. legacy: the authors' pre-2026 code used by older ports (never fully "
+                    "returns to plain positions; for reproducing old images).",
+                ),
+                io.Int.Input(
+                    "base_resolution", default=0, min=0, max=16384, step=16, advanced=True,
+                    tooltip="The model's training resolution in px; 0 = auto (FLUX.1, Flux.2, Chroma: 1024). "
+                    "Only raise it for fine-tunes trained larger: DyPE then starts acting at a larger size.",
+                ),
+                io.Combo.Input(
+                    "scaling", options=list(SCALINGS), default="per-axis", advanced=True,
+                    tooltip="per-axis: width and height extrapolate separately (right for panoramas and "
+                    "portraits). isotropic: both by the larger factor (more compression on the short side).",
+                ),
+                io.Boolean.Input(
+                    "attention_scale", default=True, advanced=True,
+                    tooltip="YaRN's attention scaling (0.1 ln s + 1) on the scaled axes. On: sharper, keeps "
+                    "contrast at large sizes. Off: softer. YaRN methods only.",
+                ),
+                io.Combo.Input(
+                    "time_shift", options=list(POLICIES), default="model",
+                    tooltip="Noise schedule shift (FLUX mu). model (default): keep the model's own, including a "
+                    "ModelSamplingFlux node upstream. base: the flat mu 1.15 of the DyPE paper. linear: "
+                    "ComfyUI's mu linear in image tokens (very high at 4K: most steps stay noisy, smoother "
+                    "result). custom: the mu below.",
+                ),
+                io.Float.Input(
+                    "mu", default=1.15, min=0.0, max=20.0, step=0.01, advanced=True,
+                    tooltip="The mu of time_shift 'custom'. Higher spends more steps at high noise (layout), "
+                    "lower more at low noise (detail).",
+                ),
+            ],
+            outputs=[io.Model.Output(tooltip="The model patched with DyPE; the input model is unchanged.")],
+        )
+
+    @classmethod
+    def validate_inputs(
+        cls, method: str = "Dy-YaRN", lambda_s: float = 2.0, lambda_t: float = 2.0, yarn_ramp: str = "official",
+        base_resolution: int = 0, scaling: str = "per-axis", attention_scale: bool = True,
+        time_shift: str = "model", mu: float = 1.15, **_: Any,
+    ) -> bool | str:
+        try:
+            settings_from_inputs(method, lambda_s, lambda_t, yarn_ramp, scaling, attention_scale)
+            check_shift(time_shift, mu, base_resolution)
+        except ValueError as error:
+            return f"DyPE: {error}"
+        return True
+
+    @classmethod
+    def execute(
+        cls, model: Any, method: str = "Dy-YaRN", lambda_s: float = 2.0, lambda_t: float = 2.0,
+        yarn_ramp: str = "official", base_resolution: int = 0, scaling: str = "per-axis",
+        attention_scale: bool = True, time_shift: str = "model", mu: float = 1.15,
+    ) -> io.NodeOutput:
+        settings = settings_from_inputs(method, lambda_s, lambda_t, yarn_ramp, scaling, attention_scale)
+        check_shift(time_shift, mu, base_resolution)
+        return io.NodeOutput(
+            apply_dype(model, settings, base_resolution=base_resolution, time_shift_policy=time_shift, mu=mu)
+        )

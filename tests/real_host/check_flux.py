@@ -1,0 +1,208 @@
+"""The DyPE node on the real ComfyUI: FLUX.1, Flux.2 and Chroma, sampled on the CPU.
+
+Prints one JSON object: each check's name with ``true`` or an explanation. Base resolution
+is overridden to 256 px so that "above the base" costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+
+import host
+
+host.load_pack()
+
+import comfy.model_management  # noqa: E402
+import comfy.patcher_extension  # noqa: E402
+import comfy.sample  # noqa: E402
+import comfy.samplers  # noqa: E402
+import comfy.supported_models as models  # noqa: E402
+import tiny_flux  # noqa: E402
+import torch  # noqa: E402
+from comfyui_dype.dype_core import linear_mu  # noqa: E402
+from comfyui_dype.nodes.dype_node import DyPE  # noqa: E402
+from comfyui_dype.nodes.families import UnsupportedModel  # noqa: E402
+from comfyui_dype.nodes.time_shift import reshift  # noqa: E402
+
+RESULTS: dict[str, object] = {"comfyui": host.comfyui_version()}
+CHANNELS = {"flux1": 16, "flux2": 128, "chroma": 16}
+PX = {"flux1": 8, "flux2": 16, "chroma": 8}
+
+
+def check(name):
+    def run(fn):
+        try:
+            outcome = fn()
+            RESULTS[name] = True if outcome in (None, True) else outcome
+        except Exception:  # a failed check is reported, the others still run
+            RESULTS[name] = traceback.format_exc(limit=4)
+        return fn
+    return run
+
+
+def sample(model, kind, px, *, cfg=2.0, steps=3, sampler="euler", scheduler="simple", denoise=1.0,
+           batch=1, negative_text=8, latent=None):
+    positive, negative = tiny_flux.conds(text=8, negative_text=negative_text)
+    side = px // PX[kind]
+    start = torch.zeros(batch, CHANNELS[kind], side, side) if latent is None else latent
+    noise = comfy.sample.prepare_noise(start, 42)
+    return comfy.sample.sample(model, noise, steps, cfg, sampler, scheduler, positive, negative, start,
+                               denoise=denoise, disable_pbar=True, seed=42)
+
+
+def dype(model, **inputs):
+    return DyPE.execute(model, **({"base_resolution": 256} | inputs)).result[0]
+
+
+def recorder(model):
+    """Tables the patched embedder returns, in call order (a hook on our own replacement)."""
+    tables = []
+    model.get_model_object("diffusion_model.pe_embedder").register_forward_hook(
+        lambda module, args, out: tables.append(out.detach().clone()))
+    return tables
+
+
+BASES = {
+    "flux1": tiny_flux.patcher(tiny_flux.FLUX1, models.Flux),
+    "flux2": tiny_flux.patcher(tiny_flux.FLUX2, models.Flux2),
+    "chroma": tiny_flux.patcher(tiny_flux.CHROMA, models.Chroma),
+}
+
+for kind, base in BASES.items():
+    @check(f"{kind}: bitwise no-op at and below the base size")
+    def _(kind=kind, base=base):
+        for px in (256, 128):
+            assert torch.equal(sample(dype(base), kind, px), sample(base, kind, px)), px
+        assert torch.equal(sample(dype(base, base_resolution=0), kind, 512), sample(base, kind, 512))
+
+    @check(f"{kind}: table follows sigma above the base and the image differs")
+    def _(kind=kind, base=base):
+        patched = dype(base)
+        tables = recorder(patched)
+        out = sample(patched, kind, 512, cfg=1.0, steps=4)
+        # Dy-YaRN's official ramp moves in whole pairs, so neighbouring steps may share a table.
+        assert len(tables) == 4 and not torch.equal(tables[0], tables[-1])
+        assert not torch.equal(out, sample(base, kind, 512, cfg=1.0, steps=4))
+
+    @check(f"{kind}: the original MODEL is unchanged afterwards")
+    def _(kind=kind, base=base):
+        before = sample(base, kind, 512)
+        sample(dype(base), kind, 512)
+        assert torch.equal(sample(base, kind, 512), before)
+
+flux = BASES["flux1"]
+
+
+@check("flux1: every sampler with simple, every scheduler with euler (finite; sigma down to ~3e-4 and 0)")
+def _():
+    failures = []
+    for sampler in comfy.samplers.KSampler.SAMPLERS:
+        for scheduler in (["simple"] if sampler != "euler" else comfy.samplers.KSampler.SCHEDULERS):
+            try:
+                out = sample(dype(flux), "flux1", 512, cfg=1.0, steps=3, sampler=sampler, scheduler=scheduler)
+                if not torch.isfinite(out).all():
+                    failures.append(f"{sampler}/{scheduler}: not finite")
+            except Exception as error:
+                failures.append(f"{sampler}/{scheduler}: {type(error).__name__}: {error}"[:200])
+    assert not failures, failures
+
+
+@check("flux1: denoise < 1 follows the partial schedule")
+def _():
+    patched = dype(flux)
+    tables = recorder(patched)
+    start = torch.randn(1, 16, 64, 64, generator=torch.Generator().manual_seed(3))
+    sample(patched, "flux1", 512, cfg=1.0, steps=4, denoise=0.5, latent=start)
+    assert len(tables) == 4 and not torch.equal(tables[0], tables[-1])
+
+
+@check("flux1: CFG batched (equal text) and separate (different text) give the same tables per sigma")
+def _():
+    batched, separate = dype(flux), dype(flux)
+    tables_b, tables_s = recorder(batched), recorder(separate)
+    sample(batched, "flux1", 512, steps=2)
+    sample(separate, "flux1", 512, steps=2, negative_text=12)
+    assert len(tables_b) == 2 and tables_b[0].shape[0] == 2 and len(tables_s) == 4
+    image = slice(8, 8 + 32 * 32)
+    assert torch.equal(tables_b[0][:1, :, image], tables_s[0][:, :, image])
+
+
+@check("flux1: batch of 2")
+def _():
+    out = sample(dype(flux), "flux1", 512, batch=2)
+    assert out.shape[0] == 2 and torch.isfinite(out).all()
+
+
+@check("flux1: two patched models with different settings in one graph")
+def _():
+    a, b = dype(flux), dype(flux, method="Dy-NTK")
+    first = sample(a, "flux1", 512)
+    other = sample(b, "flux1", 512)
+    assert not torch.equal(first, other) and torch.equal(sample(a, "flux1", 512), first)
+
+
+@check("flux1: stacks with ModelSamplingFlux, LoRA-style weight patches, a foreign wrapper and ScaleROPE")
+def _():
+    from comfy_extras.nodes_model_advanced import ModelSamplingFlux
+
+    shifted = ModelSamplingFlux().patch(flux, 1.15, 0.5, 512, 512)[0]
+    seen = []
+
+    def foreign(executor, *args, **kwargs):
+        seen.append(args[-1]["sample_sigmas"].clone())
+        return executor(*args, **kwargs)
+
+    model = dype(shifted)
+    model.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, "foreign", foreign)
+    key = "diffusion_model.img_in.weight"
+    model.add_patches({key: (torch.full_like(flux.model.state_dict()[key], 1e-3),)}, 1.0)
+    model.set_model_rope_options(1.5, 0.0, 1.5, 0.0, 1.0, 0.0)
+    tables = recorder(model)
+    out = sample(model, "flux1", 512, cfg=1.0, steps=3)
+    mu = model.get_model_object("model_sampling").shift
+    assert torch.isfinite(out).all() and len(seen) == 3 and len(tables) == 3
+    assert abs(mu - shifted.get_model_object("model_sampling").shift) < 1e-12
+    assert not torch.equal(tables[0], tables[1])
+
+
+@check("flux1: time shift policies set mu (base, custom, linear) and keep the model's (model)")
+def _():
+    def schedule(model):
+        sigmas = []
+        model.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, "probe",
+                                   lambda ex, *a, **k: sigmas.append(a[-1]["sample_sigmas"].clone()) or ex(*a, **k))
+        sample(model, "flux1", 512, cfg=1.0, steps=4)
+        return sigmas[0]
+
+    own = schedule(dype(flux))
+    assert torch.allclose(schedule(dype(flux, time_shift="base")), own)  # the model's own mu is 1.15
+    custom = schedule(dype(flux, time_shift="custom", mu=3.0))
+    linear = schedule(dype(flux, time_shift="linear"))
+    assert (custom[1:-1] > own[1:-1]).all()
+    assert torch.allclose(linear, reshift(own, 1.15, linear_mu(32 * 32)), atol=1e-6)  # mu 0.63 at 512 px
+    assert abs(dype(flux, time_shift="custom", mu=3.0).get_model_object("model_sampling").shift - 3.0) < 1e-12
+
+
+@check("errors: bad settings and an unsupported model are refused clearly")
+def _():
+    for inputs, text in (({"lambda_s": -1.0}, "lambda_s must be"), ({"base_resolution": 1000}, "multiple of 16")):
+        try:
+            DyPE.execute(flux, **inputs)
+        except ValueError as error:
+            assert text in str(error), error
+        else:
+            raise AssertionError(f"{inputs} accepted")
+    assert DyPE.validate_inputs(lambda_t=-2.0).startswith("DyPE: lambda_t must be")
+    sd3 = tiny_flux.patcher(tiny_flux.FLUX1, models.Flux)
+    sd3.add_object_patch("diffusion_model", torch.nn.Linear(2, 2))
+    try:
+        DyPE.execute(sd3)
+    except UnsupportedModel as error:
+        assert "Linear" in str(error) and "FLUX.1" in str(error) and "Chroma" in str(error)
+    else:
+        raise AssertionError("unsupported model accepted")
+
+
+comfy.model_management.unload_all_models()
+print(json.dumps(RESULTS))

@@ -1,0 +1,1 @@
+"""Stand-in for the ComfyUI ``comfy`` package (see tests/standin/README.md)."""

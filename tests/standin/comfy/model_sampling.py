@@ -1,0 +1,76 @@
+"""Flow-matching sampling objects of ``comfy.model_sampling`` (FLUX family).
+
+``ModelSamplingFlux`` maps timestep t in (0, 1] to sigma with ``flux_time_shift(mu, 1, t)``;
+``shift`` holds mu. The Flux timestep fed to the network *is* sigma. ``CONST`` is the rectified-flow
+parameterisation: x_t = sigma * noise + (1 - sigma) * x0, denoised = x_t - sigma * v.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+
+def flux_time_shift(mu: float, sigma: float, t):
+    return math.exp(mu) / (math.exp(mu) + (1 / t - 1) ** sigma)
+
+
+def _per_sample(sigma, ndim):
+    return sigma.view(()) if sigma.nelement() == 1 else sigma.view(sigma.shape[:1] + (1,) * (ndim - 1))
+
+
+class CONST:
+    def calculate_input(self, sigma, noise):
+        return noise
+
+    def calculate_denoised(self, sigma, model_output, model_input):
+        return model_input - model_output * _per_sample(sigma, model_output.ndim)
+
+    def noise_scaling(self, sigma, noise, latent_image, max_denoise=False):
+        sigma = _per_sample(sigma, noise.ndim)
+        return sigma * (getattr(self, "noise_scale", 1.0) * noise) + (1.0 - sigma) * latent_image
+
+    def inverse_noise_scaling(self, sigma, latent):
+        return latent / (1.0 - _per_sample(sigma, latent.ndim))
+
+
+class ModelSamplingFlux(torch.nn.Module):
+    def __init__(self, model_config=None):
+        super().__init__()
+        settings = model_config.sampling_settings if model_config is not None else {}
+        self.set_parameters(shift=settings.get("shift", 1.15))
+
+    def set_parameters(self, shift=1.15, timesteps=10000):
+        self.shift = shift
+        self.register_buffer("sigmas", self.sigma(torch.arange(1, timesteps + 1, 1) / timesteps))
+
+    @property
+    def sigma_min(self):
+        return self.sigmas[0]
+
+    @property
+    def sigma_max(self):
+        return self.sigmas[-1]
+
+    def timestep(self, sigma):
+        return sigma
+
+    def sigma(self, timestep):
+        return flux_time_shift(self.shift, 1.0, timestep)
+
+    def percent_to_sigma(self, percent):
+        if percent <= 0.0:
+            return 1.0
+        if percent >= 1.0:
+            return 0.0
+        return flux_time_shift(self.shift, 1.0, 1.0 - percent)
+
+
+def model_sampling(model_config, model_type=None):
+    """Build the combined sampling class the way ``model_base.model_sampling`` does for FLUX."""
+
+    class ModelSampling(ModelSamplingFlux, CONST):
+        pass
+
+    return ModelSampling(model_config)
