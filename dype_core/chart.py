@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import math
 
+import numpy as np
+
 from .plan import Plan
 
 
@@ -19,22 +21,21 @@ def _pyplot():
     return plt
 
 
-def render_png(plan: Plan) -> bytes:
-    """The plan as a PNG: one heatmap per spatial axis of ``log2(w'_i / w_i)`` over steps and
-    pairs (white: untouched; blue: compressed), and the schedule ``k(t)`` below."""
+def _figure(plan: Plan):
+    """One heatmap per spatial axis of ``log2(w'_i / w_i)`` over steps and pairs (white:
+    untouched; blue: compressed), and the schedule ``t``, ``k(t)`` beside them."""
     plt = _pyplot()
-    axes_steps = [[step.axes[a] for step in plan.steps] for a in range(len(plan.steps[0].axes))]
-    floor = min(min(math.log2(r) for axis in axes_steps for a in axis for r in a.ratio), -1e-3)
-    figure, panels = plt.subplots(
-        1, len(axes_steps) + 1, figsize=(4.2 * (len(axes_steps) + 1), 4.0), constrained_layout=True
-    )
-    for panel, axis in zip(panels, axes_steps):
-        grid = [[math.log2(r) for r in a.ratio] for a in axis]
-        image = panel.imshow(
-            list(map(list, zip(*grid))), aspect="auto", origin="lower", cmap="Blues_r",
-            vmin=floor, vmax=0.0, interpolation="nearest",
-        )
-        panel.set_title(f"{axis[0].name}: s = {axis[0].scale:.3g}, attention x{axis[0].attention_scale:.3g}")
+    per_axis = [[step.axes[a] for step in plan.steps] for a in range(len(plan.steps[0].axes))]
+    floor = min(min(math.log2(r) for axis in per_axis for a in axis for r in a.ratio), -1.0)
+    # Fixed margins: a layout engine would cost more time than all the drawing.
+    figure, panels = plt.subplots(1, len(per_axis) + 1, figsize=(4.4 * (len(per_axis) + 1), 4.0))
+    figure.subplots_adjust(left=0.05, right=0.98, bottom=0.12, top=0.84, wspace=0.35)
+    for panel, axis in zip(panels, per_axis):
+        grid = np.array([[math.log2(r) for r in a.ratio] for a in axis]).T
+        image = panel.imshow(grid, aspect="auto", origin="lower", cmap="Blues_r", vmin=floor, vmax=0.0,
+                             interpolation="nearest")
+        panel.set_title(f"{axis[0].name}: {axis[0].tokens} tokens, s = {axis[0].scale:.3g}, "
+                        f"attention x{axis[0].attention_scale:.3g}", fontsize=9)
         panel.set_xlabel("step")
         panel.set_ylabel("pair i (high -> low frequency)")
         figure.colorbar(image, ax=panel, label="log2(w' / w)")
@@ -45,8 +46,30 @@ def render_png(plan: Plan) -> bytes:
     schedule.set_xlabel("step")
     schedule.set_title("schedule")
     schedule.legend()
+    if not plan.active:
+        reason = "method off" if plan.settings.method == "none" else (
+            f"{plan.grid[0]}x{plan.grid[1]} tokens fit the base grid "
+            f"{int(plan.layout.base_grid[0])}x{int(plan.layout.base_grid[1])}: plain RoPE, bitwise")
+        figure.text(0.5, 0.5, f"DyPE inactive\n{reason}", ha="center", va="center", fontsize=16, color="#b00020",
+                    bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#b00020"})
     figure.suptitle(plan.summary(), fontsize=9)
+    return plt, figure
+
+
+def render_png(plan: Plan) -> bytes:
+    """The plan's chart as PNG bytes."""
+    plt, figure = _figure(plan)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
     return buffer.getvalue()
+
+
+def render_rgb(plan: Plan) -> np.ndarray:
+    """The plan's chart as an RGB image, ``uint8 [height, width, 3]``."""
+    plt, figure = _figure(plan)
+    figure.set_dpi(100)
+    figure.canvas.draw()
+    pixels = np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(figure)
+    return pixels

@@ -121,6 +121,7 @@ class DyPE(io.ComfyNode):
                 ),
             ],
             outputs=[io.Model.Output(tooltip="The model patched with DyPE; the input model is unchanged.")],
+            hidden=[io.Hidden.unique_id],
         )
 
     @classmethod
@@ -144,6 +145,7 @@ class DyPE(io.ComfyNode):
     ) -> io.NodeOutput:
         settings = settings_from_inputs(method, lambda_s, lambda_t, yarn_ramp, scaling, attention_scale)
         check_shift(time_shift, mu, base_resolution)
-        return io.NodeOutput(
-            apply_dype(model, settings, base_resolution=base_resolution, time_shift_policy=time_shift, mu=mu)
-        )
+        node_id = cls.hidden.unique_id if cls.hidden is not None else None
+        return io.NodeOutput(apply_dype(
+            model, settings, base_resolution=base_resolution, time_shift_policy=time_shift, mu=mu, node_id=node_id,
+        ))

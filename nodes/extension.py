@@ -5,8 +5,9 @@ from __future__ import annotations
 from comfy_api.latest import ComfyExtension, io
 
 from .dype_node import DyPE
+from .plan_node import DyPEPlan
 
 
 class DyPEExtension(ComfyExtension):
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
-        return [DyPE]
+        return [DyPE, DyPEPlan]

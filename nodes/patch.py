@@ -5,26 +5,24 @@
 - a ``DIFFUSION_MODEL`` wrapper that reads the sigma and the latent's token grid of each
   forward call and hands them to the embedder through ``context.STEP``;
 - an ``OUTER_SAMPLE`` wrapper that scopes a table cache to the sampling run, re-shifts the
-  schedule for the ``linear`` policy, and logs the run's plan once.
+  schedule for the ``linear`` policy, and reports the run's plan once (log and readout).
 
 Nothing on the shared model or its modules is changed; the model handed in is only cloned.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from ..dype_core import DyPESettings, RotaryLayout, TableCache, plan, sigma_to_t
+from ..dype_core import DyPESettings, Plan, RotaryLayout, TableCache, plan, sigma_to_t
 from . import time_shift
 from .context import RUN, STEP, Run, Step
 from .embedder import DyPEEmbedder
 from .families import Family, detect
-
-log = logging.getLogger("DyPE")
+from .readout import report
 
 #: The key of DyPE's wrappers; applying DyPE again replaces them rather than stacking.
 WRAPPER_KEY = "dype"
@@ -40,10 +38,23 @@ class Patch:
     layout: RotaryLayout
     settings: DyPESettings
     time_shift: str
+    node_id: str | None = None
 
     def grid(self, latent: torch.Tensor) -> tuple[int, int]:
         """The main image's ``(rows, cols)`` token grid for a latent ``[..., H, W]``."""
         return self.layout.tokens(latent.shape[-2]), self.layout.tokens(latent.shape[-1])
+
+    def run_plan(
+        self, grid: tuple[int, int], sigmas: torch.Tensor, sampling: Any
+    ) -> tuple[torch.Tensor, Plan, float | None]:
+        """The run's sigmas (re-shifted for ``linear``), its plan and its ``mu``, for ``grid``."""
+        rows, cols = grid
+        mu = time_shift.run_mu(self.time_shift, sampling, rows * cols)
+        if self.time_shift == "linear":
+            sigmas = time_shift.reshift(sigmas, float(sampling.shift), mu)
+        px = self.layout.px_per_token
+        schedule = sigmas.detach().float().cpu()
+        return sigmas, plan(self.layout, cols * px, rows * px, schedule, self.settings, self.family.sigma_max), mu
 
     def scales(self, grid: tuple[int, int]) -> tuple[float, ...]:
         """Per-axis scales; all 1 (DyPE inactive) when the method is off."""
@@ -91,7 +102,7 @@ class DiffusionModelWrapper:
 
 @dataclass(frozen=True)
 class OuterSampleWrapper:
-    """Scopes a table cache to one sampling run, applies the ``linear`` shift, logs the plan."""
+    """Scopes a table cache to one sampling run, applies the ``linear`` shift, reports the plan."""
 
     patch: Patch
 
@@ -99,26 +110,14 @@ class OuterSampleWrapper:
                  sigmas: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
         patch = self.patch
         sampling = executor.class_obj.model_patcher.get_model_object("model_sampling")
-        rows, cols = patch.grid(noise)
-        mu = time_shift.run_mu(patch.time_shift, sampling, rows * cols)
-        if patch.time_shift == "linear":
-            sigmas = time_shift.reshift(sigmas, float(sampling.shift), mu)
-        self._log(rows, cols, sigmas, mu)
+        if sigmas.numel() >= 2:
+            sigmas, run, mu = patch.run_plan(patch.grid(noise), sigmas, sampling)
+            report(run, patch.node_id, mu, patch.time_shift)
         token = RUN.set(Run(cache=TableCache()))
         try:
             return executor(noise, latent_image, sampler, sigmas, *args, **kwargs)
         finally:
             RUN.reset(token)
-
-    def _log(self, rows: int, cols: int, sigmas: torch.Tensor, mu: float | None) -> None:
-        patch = self.patch
-        px = patch.layout.px_per_token
-        schedule = sigmas.detach().float().cpu()
-        if schedule.numel() < 2:
-            return
-        summary = plan(patch.layout, cols * px, rows * px, schedule, patch.settings, patch.family.sigma_max).summary()
-        shift = "model's own, no mu" if mu is None else f"mu {mu:.3g} ({patch.time_shift})"
-        log.info("DyPE: %s; time shift %s", summary, shift)
 
 
 def apply_dype(
@@ -128,12 +127,14 @@ def apply_dype(
     base_resolution: int = 0,
     time_shift_policy: str = "model",
     mu: float = 1.15,
+    node_id: str | None = None,
 ) -> Any:
     """A clone of ``model`` (a ComfyUI ``ModelPatcher``) that samples with DyPE.
 
     ``base_resolution`` in pixels overrides the family's training resolution (0: the
     family's). ``time_shift_policy`` is one of ``time_shift.POLICIES``; ``mu`` is used by
-    ``custom``. Raises ``ValueError`` (``UnsupportedModel``) with what is wrong and allowed.
+    ``custom``. ``node_id`` is the graph node to show the run's readout on. Raises
+    ``ValueError`` (``UnsupportedModel``) with what is wrong and allowed.
     """
     if time_shift_policy not in time_shift.POLICIES:
         raise ValueError(
@@ -156,7 +157,7 @@ def apply_dype(
         pinned = time_shift.pinned_sampling(sampling, model.model.model_config, fixed)
         patched.add_object_patch("model_sampling", pinned)
 
-    patch = Patch(family=family, layout=layout, settings=settings, time_shift=time_shift_policy)
+    patch = Patch(family=family, layout=layout, settings=settings, time_shift=time_shift_policy, node_id=node_id)
     for kind, wrapper in ((OUTER_SAMPLE, OuterSampleWrapper(patch)), (DIFFUSION_MODEL, DiffusionModelWrapper(patch))):
         patched.remove_wrappers_with_key(kind, WRAPPER_KEY)
         patched.add_wrapper_with_key(kind, WRAPPER_KEY, wrapper)
@@ -167,3 +168,12 @@ def _original_embedder(model: Any, path: str) -> Any:
     """The host's embedder at ``path``, looking through a DyPE patch applied earlier."""
     embedder = model.get_model_object(path)
     return embedder.original if isinstance(embedder, DyPEEmbedder) else embedder
+
+
+def patch_of(model: Any) -> Patch:
+    """The DyPE patch on ``model``, or the one the DyPE node's defaults would install on it."""
+    installed = model.get_wrappers(DIFFUSION_MODEL, WRAPPER_KEY)
+    if installed:
+        return installed[-1].patch
+    family, layout = detect(model.get_model_object("diffusion_model"), lambda path: _original_embedder(model, path))
+    return Patch(family=family, layout=layout, settings=DyPESettings(), time_shift="model")
