@@ -18,5 +18,6 @@ plan: $(STAMP)
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
+	@if command -v node >/dev/null 2>&1; then node --test tests/js/; else echo "node not found: JavaScript tests skipped"; fi
 
 .PHONY: plan test

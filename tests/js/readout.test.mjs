@@ -1,0 +1,282 @@
+// Unit tests of web/dype_readout.js (the pure part of the frontend extension).
+// Run: node --test tests/js/
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import {
+  CHART_COLORS, PROPERTY, applyReadout, drawChart, findNode, fmt, formatReadout, isDyPENode,
+  nodeIdMatches, restoreReadout, storeReadout,
+} from "../../web/dype_readout.js";
+
+// Payloads as nodes/readout.py builds them (FLUX.1, simple scheduler).
+const ACTIVE = {
+  node: "7", model: "FLUX.1", width: 4096, height: 4096, grid: [256, 256], base: [64, 64],
+  scales: [4.0, 4.0], method: "Dy-YaRN", active: true, mu: 1.15, time_shift: "model",
+  summary: "FLUX.1 4096x4096px -> 256x256 tokens (base 64x64), scale rows 4 cols 4, Dy-YaRN, 6 steps: "
+    + "k(t) 1 -> 0.15, attention x1.139",
+  t: [1.0, 0.9404, 0.8633, 0.7595, 0.6123, 0.3871],
+  kappa: [1.0, 0.8844, 0.7453, 0.5769, 0.3749, 0.1499],
+  pairs: 28, changed: [[27, 27, 27, 27, 26, 23], [27, 27, 27, 27, 26, 23]],
+};
+const INACTIVE = {
+  ...ACTIVE, width: 1024, height: 1024, grid: [64, 64], scales: [1.0, 1.0], active: false, mu: null,
+  summary: "FLUX.1 1024x1024px -> 64x64 tokens (base 64x64), ...: inactive", t: [1.0, 0.9045, 0.7595, 0.5128],
+  kappa: [1.0, 0.8182, 0.5769, 0.263], changed: [[0, 0, 0, 0], [0, 0, 0, 0]],
+};
+const PANORAMA = {
+  ...ACTIVE, node: "12:4", width: 4096, height: 1024, grid: [64, 256], scales: [1.0, 4.0], mu: 2.0,
+  time_shift: "custom", t: [1.0], kappa: [1.0], changed: [[0], [27]],
+};
+
+describe("formatReadout", () => {
+  it("formats an active readout", () => {
+    const { badge, lines, title } = formatReadout(ACTIVE);
+    assert.equal(badge, "DyPE 4x4 · Dy-YaRN · mu 1.15");
+    assert.equal(title, ACTIVE.summary);
+    assert.ok(lines.length >= 4 && lines.length <= 6);
+    assert.equal(lines[0], "FLUX.1 · 4096x4096 px");
+    assert.match(lines[1], /tokens 256x256 .*base 64x64: 16x/);
+    assert.equal(lines[2], "scale rows 4 · cols 4");
+    assert.match(lines[3], /Dy-YaRN · 6 steps, k\(t\) 1 → 0\.15/);
+    assert.equal(lines[4], "mu 1.15 (time shift model)");
+  });
+
+  it("formats an inactive readout with mu null", () => {
+    const { badge, lines } = formatReadout(INACTIVE);
+    assert.equal(badge, "DyPE inactive (≤ base 64x64)");
+    assert.ok(lines.some((line) => line.includes("model's own (no mu)")));
+    assert.ok(lines.every((line) => !line.includes("null") && !line.includes("undefined")));
+  });
+
+  it("formats panorama scales per axis", () => {
+    const { badge, lines } = formatReadout(PANORAMA);
+    assert.equal(badge, "DyPE 1x4 · Dy-YaRN · mu 2");
+    assert.ok(lines.includes("scale rows 1 · cols 4"));
+    assert.ok(lines.includes("mu 2 (time shift custom)"));
+    assert.match(lines[1], /tokens 64x256 .*: 4x/);
+  });
+
+  it("leaves mu out of an active badge when mu is null", () => {
+    const { badge, lines } = formatReadout({ ...ACTIVE, mu: null });
+    assert.equal(badge, "DyPE 4x4 · Dy-YaRN");
+    assert.ok(lines.includes("time shift: the model's own (no mu)"));
+  });
+
+  it("says off for method off and never throws on partial data", () => {
+    assert.equal(formatReadout({ ...INACTIVE, method: "off" }).badge, "DyPE off (method off)");
+    for (const detail of [undefined, null, {}, { active: true }, { scales: "x", kappa: 3 }]) {
+      const { badge, lines } = formatReadout(detail);
+      assert.equal(typeof badge, "string");
+      assert.ok(lines.every((line) => typeof line === "string"));
+    }
+  });
+
+  it("rounds numbers to 3 significant digits", () => {
+    assert.equal(fmt(4), "4");
+    assert.equal(fmt(4096), "4096");
+    assert.equal(fmt(12.345), "12.3");
+    assert.equal(fmt(1.1500001), "1.15");
+    assert.equal(fmt(2.5), "2.5");
+    assert.equal(fmt(null), "?");
+    assert.equal(fmt(NaN), "?");
+  });
+});
+
+/** A fake 2D context recording calls, points and the strokes of each path. */
+function fakeContext() {
+  const ctx = {
+    calls: [], points: [], paths: [], current: null,
+    strokeStyle: "", fillStyle: "", lineWidth: 1, font: "", textBaseline: "",
+    beginPath() { this.calls.push("beginPath"); this.current = { points: 0 }; },
+    moveTo(x, y) { this.points.push([x, y]); this.current.points += 1; },
+    lineTo(x, y) { this.points.push([x, y]); this.current.points += 1; },
+    stroke() { this.calls.push("stroke"); this.paths.push({ color: this.strokeStyle, ...this.current }); },
+    fillRect(x, y, w, h) { this.calls.push("fillRect"); this.points.push([x, y], [x + w, y + h]); },
+    fillText(text, x, y) { this.calls.push(`fillText ${text}`); this.points.push([x, y]); },
+  };
+  return ctx;
+}
+
+const seriesPaths = (ctx) => Object.fromEntries(
+  Object.entries(CHART_COLORS).map(([name, color]) => [name, ctx.paths.filter((p) => p.color === color)]),
+);
+
+function assertInside(ctx, width, height) {
+  for (const [x, y] of ctx.points) {
+    assert.ok(Number.isFinite(x) && Number.isFinite(y), `finite point ${x},${y}`);
+    assert.ok(x >= 0 && x <= width && y >= 0 && y <= height, `point ${x},${y} outside ${width}x${height}`);
+  }
+}
+
+describe("drawChart", () => {
+  it("draws one polyline per series within bounds", () => {
+    const ctx = fakeContext();
+    drawChart(ctx, ACTIVE, 260, 90);
+    assertInside(ctx, 260, 90);
+    const paths = seriesPaths(ctx);
+    for (const name of ["kappa", "rows", "cols"]) {
+      assert.equal(paths[name].length, 1, `one polyline for ${name}`);
+      assert.equal(paths[name][0].points, ACTIVE.kappa.length, `one point per step for ${name}`);
+    }
+  });
+
+  it("keeps k(t) above 1 inside the plot", () => {
+    const ctx = fakeContext();
+    drawChart(ctx, { ...ACTIVE, kappa: [2, 1.5, 0.5, 0, 0, 0] }, 200, 80);
+    assertInside(ctx, 200, 80);
+  });
+
+  it("draws a single step as a flat visible line", () => {
+    const ctx = fakeContext();
+    drawChart(ctx, PANORAMA, 200, 80);
+    assertInside(ctx, 200, 80);
+    const paths = seriesPaths(ctx);
+    for (const name of ["kappa", "rows", "cols"]) assert.equal(paths[name].length, 1);
+    assert.equal(paths.kappa[0].points, 2);
+  });
+
+  it("handles empty and missing data without series", () => {
+    for (const detail of [{ ...ACTIVE, t: [], kappa: [], changed: [[], []] }, {}, null]) {
+      const ctx = fakeContext();
+      drawChart(ctx, detail, 120, 60);
+      assertInside(ctx, 120, 60);
+      const paths = seriesPaths(ctx);
+      assert.equal(paths.kappa.length + paths.rows.length + paths.cols.length, 0);
+      assert.ok(ctx.calls.includes("fillText no steps"));
+    }
+  });
+
+  it("survives a tiny canvas and pairs of 0", () => {
+    const ctx = fakeContext();
+    drawChart(ctx, { ...ACTIVE, pairs: 0 }, 4, 4);
+    assertInside(ctx, 4, 4);
+    drawChart(fakeContext(), { ...ACTIVE, pairs: 0 }, 100, 60);
+  });
+});
+
+// Fake graphs: root nodes 3 (DyPE), 5 (KSampler), 12 (a subgraph holding DyPE 4).
+const dype = (id) => ({ id, type: "DyPE", properties: {} });
+function fakeGraph() {
+  const inner = dype(4);
+  const host = { id: 12, type: "subgraph-uuid", subgraph: { nodes: [{ id: 1, type: "KSampler" }, inner] } };
+  return { graph: { nodes: [dype(3), { id: 5, type: "KSampler", properties: {} }, host] }, inner, host };
+}
+
+describe("findNode", () => {
+  it("matches ids as strings", () => {
+    assert.ok(nodeIdMatches({ id: 7 }, "7"));
+    assert.ok(nodeIdMatches({ id: "7" }, 7));
+    assert.ok(!nodeIdMatches({ id: 7 }, "17"));
+    assert.ok(!nodeIdMatches(null, "7"));
+    assert.ok(!nodeIdMatches({ id: 7 }, null));
+  });
+
+  it("finds root nodes", () => {
+    const { graph } = fakeGraph();
+    assert.equal(findNode(graph, "3"), graph.nodes[0]);
+    assert.equal(findNode(graph, 5), graph.nodes[1]);
+  });
+
+  it("finds a node inside a subgraph by a:b", () => {
+    const { graph, inner, host } = fakeGraph();
+    assert.equal(findNode(graph, "12:4"), inner);
+    assert.equal(findNode(graph, "12"), host);
+  });
+
+  it("finds nested subgraphs and litegraph's _nodes", () => {
+    const deep = dype(9);
+    const graph = { _nodes: [{ id: 1, subgraph: { nodes: [{ id: 2, subgraph: { nodes: [deep] } }] } }] };
+    assert.equal(findNode(graph, "1:2:9"), deep);
+  });
+
+  it("returns null for missing nodes", () => {
+    const { graph } = fakeGraph();
+    for (const id of ["99", "12:99", "3:4", "99:4", "", null, undefined]) assert.equal(findNode(graph, id), null);
+    assert.equal(findNode(null, "3"), null);
+    assert.equal(findNode({}, "3"), null);
+  });
+});
+
+describe("store and restore", () => {
+  it("round-trips through node.properties and a saved workflow", () => {
+    const node = { id: 7, type: "DyPE" };
+    assert.equal(restoreReadout(node), null);
+    storeReadout(node, { ...ACTIVE, extra: "dropped" });
+    assert.deepEqual(restoreReadout(node), ACTIVE);
+    // The workflow is JSON: a reloaded node gets the same properties back.
+    const reloaded = { id: 7, type: "DyPE", properties: JSON.parse(JSON.stringify(node.properties)) };
+    assert.deepEqual(restoreReadout(reloaded), ACTIVE);
+  });
+
+  it("keeps a copy, not the message itself", () => {
+    const node = { properties: { other: 1 } };
+    const detail = structuredClone(ACTIVE);
+    storeReadout(node, detail);
+    detail.kappa.push(5);
+    assert.deepEqual(node.properties[PROPERTY].kappa, ACTIVE.kappa);
+    assert.equal(node.properties.other, 1);
+  });
+
+  it("ignores stored values that are not readouts", () => {
+    for (const value of [null, "text", 3, [1, 2]]) assert.equal(restoreReadout({ properties: { [PROPERTY]: value } }), null);
+    assert.equal(restoreReadout(null), null);
+    assert.equal(restoreReadout({}), null);
+  });
+});
+
+describe("applyReadout", () => {
+  it("stores the readout on the root node and renders it", () => {
+    const { graph } = fakeGraph();
+    const rendered = [];
+    const node = applyReadout(graph, { ...ACTIVE, node: "3" }, (n, r) => rendered.push([n, r]));
+    assert.equal(node, graph.nodes[0]);
+    assert.equal(rendered.length, 1);
+    assert.equal(rendered[0][0], node);
+    assert.equal(rendered[0][1].node, "3");
+    assert.deepEqual(restoreReadout(node), { ...ACTIVE, node: "3" });
+  });
+
+  it("updates a DyPE node inside a subgraph", () => {
+    const { graph, inner } = fakeGraph();
+    let calls = 0;
+    assert.equal(applyReadout(graph, PANORAMA, () => calls++), inner);
+    assert.equal(calls, 1);
+    assert.deepEqual(restoreReadout(inner).scales, [1, 4]);
+  });
+
+  it("a later run replaces the earlier readout", () => {
+    const { graph } = fakeGraph();
+    applyReadout(graph, { ...ACTIVE, node: "3" }, () => {});
+    applyReadout(graph, { ...INACTIVE, node: "3" }, () => {});
+    assert.equal(restoreReadout(graph.nodes[0]).active, false);
+  });
+
+  it("does nothing for missing nodes, other node types and bad messages", () => {
+    const { graph } = fakeGraph();
+    let calls = 0;
+    const render = () => calls++;
+    for (const detail of [{ ...ACTIVE, node: "99" }, { ...ACTIVE, node: "5" }, { ...ACTIVE, node: "12" },
+      { ...ACTIVE, node: null }, null, "text", 7]) {
+      assert.equal(applyReadout(graph, detail, render), null);
+    }
+    assert.equal(applyReadout(null, ACTIVE, render), null);
+    assert.equal(applyReadout({}, ACTIVE, render), null);
+    assert.equal(calls, 0);
+    assert.equal(graph.nodes[1].properties[PROPERTY], undefined);
+  });
+
+  it("accepts nodes whose comfyClass is DyPE and works without a render function", () => {
+    const node = { id: 2, type: "DyPE (Dynamic Position Extrapolation)", comfyClass: "DyPE" };
+    assert.ok(isDyPENode(node));
+    assert.equal(applyReadout({ nodes: [node] }, { ...ACTIVE, node: "2" }), node);
+    assert.equal(restoreReadout(node).method, "Dy-YaRN");
+  });
+});
+
+describe("module", () => {
+  it("has only exports and no side effects on import", async () => {
+    const module = await import("../../web/dype_readout.js");
+    assert.ok(Object.values(module).every((v) => typeof v === "function" || typeof v === "object" || typeof v === "string"));
+    assert.equal(typeof globalThis.document, "undefined");
+  });
+});

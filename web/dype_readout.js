@@ -1,0 +1,190 @@
+// DyPE readout: the pure part of the frontend extension (no DOM, no ComfyUI imports).
+//
+// ComfyUI loads every .js file under WEB_DIRECTORY as an extension script, so this module
+// only defines and exports functions; web/dype.js wires them to the page.
+//
+// The server sends one "dype.readout" message per sampling run (nodes/readout.py):
+// { node, model, width, height, grid: [rows, cols], base: [rows, cols], scales: [rows, cols],
+//   method, active, mu, time_shift, summary, t: [...], kappa: [...], pairs, changed: [[rows], [cols]] }
+
+/** The schema id of the DyPE node (node.comfyClass / node.type in the page). */
+export const NODE_TYPE = "DyPE";
+
+/** Where the last readout is kept on the node (node.properties is saved with the workflow). */
+export const PROPERTY = "dype_readout";
+
+/** The fields of a readout that are kept; anything else the server may add is dropped. */
+const FIELDS = [
+  "node", "model", "width", "height", "grid", "base", "scales", "method", "active",
+  "mu", "time_shift", "summary", "t", "kappa", "pairs", "changed",
+];
+
+/** Colours of the chart's series, in drawing order (exported for the tests). */
+export const CHART_COLORS = { kappa: "#f0b429", rows: "#4ea1ff", cols: "#ff6b9a" };
+
+const TEXT_COLOR = "#b8b8b8";
+const GRID_COLOR = "#555555";
+const BACKGROUND = "#1e1e1e";
+
+const isNum = (v) => typeof v === "number" && Number.isFinite(v);
+const pair = (v) => (Array.isArray(v) && v.length >= 2 ? [v[0], v[1]] : [undefined, undefined]);
+
+/** Integers as they are (4096), others in 3 significant digits without trailing zeros (1.15); "?" if not a number. */
+export function fmt(value) {
+  if (!isNum(value)) return "?";
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(3)));
+}
+
+/** Whether a graph node is a DyPE node (and not null or any other type). */
+export function isDyPENode(node) {
+  return node != null && (node.comfyClass ?? node.type) === NODE_TYPE;
+}
+
+/** Text for the node: {badge, lines, title}. Tolerates missing fields (it never throws on an object). */
+export function formatReadout(detail) {
+  const d = detail ?? {};
+  const [rows, cols] = pair(d.scales);
+  const [gr, gc] = pair(d.grid);
+  const [br, bc] = pair(d.base);
+  const base = `${fmt(br)}x${fmt(bc)}`;
+  const method = d.method ?? "?";
+  const mu = isNum(d.mu) ? d.mu : null;
+
+  let badge;
+  if (d.active) badge = `DyPE ${fmt(rows)}x${fmt(cols)} · ${method}${mu === null ? "" : ` · mu ${fmt(mu)}`}`;
+  else if (method === "off") badge = "DyPE off (method off)";
+  else badge = `DyPE inactive (≤ base ${base})`;
+
+  const lines = [`${d.model ?? "model ?"} · ${fmt(d.width)}x${fmt(d.height)} px`];
+  const ratio = isNum(gr) && isNum(gc) && isNum(br) && isNum(bc) && br * bc > 0 ? (gr * gc) / (br * bc) : NaN;
+  lines.push(`tokens ${fmt(gr)}x${fmt(gc)} (rows x cols) vs base ${base}: ${fmt(ratio)}x`);
+  lines.push(`scale rows ${fmt(rows)} · cols ${fmt(cols)}`);
+  const kappa = Array.isArray(d.kappa) ? d.kappa : [];
+  const steps = kappa.length ? ` · ${kappa.length} steps, k(t) ${fmt(kappa[0])} → ${fmt(kappa.at(-1))}` : "";
+  lines.push(`method ${method}${steps}`);
+  lines.push(mu === null ? "time shift: the model's own (no mu)" : `mu ${fmt(mu)} (time shift ${d.time_shift ?? "?"})`);
+  return { badge, lines, title: typeof d.summary === "string" ? d.summary : "" };
+}
+
+/**
+ * Draw k(t) and the fraction of changed rotary pairs per axis over the steps, inside
+ * [0, width] x [0, height] of a CanvasRenderingContext2D-like `ctx`. One polyline per series;
+ * a single step is drawn as a flat line across the plot; no steps gives an empty frame.
+ */
+export function drawChart(ctx, detail, width, height) {
+  const d = detail ?? {};
+  const pad = 4;
+  const legend = 12; // the legend row at the top
+  const left = pad, right = width - pad, top = pad + legend, bottom = height - pad;
+
+  ctx.fillStyle = BACKGROUND;
+  ctx.fillRect(0, 0, width, height);
+  ctx.font = "10px sans-serif";
+  ctx.textBaseline = "top";
+  if (right - left < 2 || bottom - top < 2) return; // too small to draw anything useful
+
+  const kappa = (Array.isArray(d.kappa) ? d.kappa : []).map((v) => (isNum(v) ? v : 0));
+  const pairs = isNum(d.pairs) && d.pairs > 0 ? d.pairs : 0;
+  const changed = Array.isArray(d.changed) ? d.changed : [];
+  const fraction = (axis) =>
+    (Array.isArray(changed[axis]) ? changed[axis] : []).map((v) => (pairs && isNum(v) ? v / pairs : 0));
+  const series = [
+    { label: "k(t)", color: CHART_COLORS.kappa, values: kappa },
+    { label: "rows changed", color: CHART_COLORS.rows, values: fraction(0) },
+    { label: "cols changed", color: CHART_COLORS.cols, values: fraction(1) },
+  ];
+  // k(t) may exceed 1 (Dy-NTK/Dy-PI start at lambda_s); fractions are within [0, 1].
+  const yMax = Math.max(1, ...kappa);
+  const steps = Math.max(...series.map((s) => s.values.length));
+
+  // Frame: the baseline and the y = 1 line.
+  const y = (v) => bottom - (Math.min(Math.max(v, 0), yMax) / yMax) * (bottom - top);
+  ctx.strokeStyle = GRID_COLOR;
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.moveTo(left, y(0));
+  ctx.lineTo(right, y(0));
+  ctx.moveTo(left, y(1));
+  ctx.lineTo(right, y(1));
+  ctx.stroke();
+
+  // Legend, clipped by maxWidth so it stays inside the canvas.
+  const slot = (right - left) / series.length;
+  series.forEach((s, i) => {
+    ctx.fillStyle = s.color;
+    ctx.fillText(s.label, left + i * slot, pad, Math.max(1, slot - 2));
+  });
+
+  if (steps === 0) {
+    ctx.fillStyle = TEXT_COLOR;
+    ctx.fillText("no steps", left + 2, top + 2, Math.max(1, right - left - 4));
+    return;
+  }
+  const x = (i) => (steps === 1 ? left : left + (i / (steps - 1)) * (right - left));
+  ctx.lineWidth = 1.5;
+  for (const s of series) {
+    if (!s.values.length) continue;
+    ctx.strokeStyle = s.color;
+    ctx.beginPath();
+    ctx.moveTo(x(0), y(s.values[0]));
+    s.values.forEach((v, i) => i > 0 && ctx.lineTo(x(i), y(v)));
+    if (s.values.length === 1) ctx.lineTo(right, y(s.values[0])); // one step: a flat line
+    ctx.stroke();
+  }
+  if (yMax > 1) {
+    ctx.fillStyle = TEXT_COLOR;
+    ctx.fillText(fmt(yMax), left + 2, top, 40);
+  }
+}
+
+/** Whether `node` has the given id, compared as strings ("7" and 7 match). One id segment, no ":". */
+export function nodeIdMatches(node, id) {
+  return node != null && id != null && String(node.id) === String(id);
+}
+
+const nodesOf = (graph) => {
+  const nodes = graph?.nodes ?? graph?._nodes;
+  return Array.isArray(nodes) ? nodes : [];
+};
+
+/**
+ * The node with execution id `id` in `graph`, or null. "7" is a root node; "7:4" is node 4
+ * inside the subgraph of root node 7 (node.subgraph.nodes); deeper ids nest the same way.
+ */
+export function findNode(graph, id) {
+  if (graph == null || id == null || id === "") return null;
+  const [head, ...rest] = String(id).split(":");
+  const node = nodesOf(graph).find((n) => nodeIdMatches(n, head)) ?? null;
+  if (node === null || rest.length === 0) return node;
+  return findNode(node.subgraph, rest.join(":"));
+}
+
+/** Keep a copy of the readout in node.properties (saved with the workflow); returns the copy. */
+export function storeReadout(node, detail) {
+  const kept = {};
+  for (const key of FIELDS) if (detail?.[key] !== undefined) kept[key] = detail[key];
+  const copy = JSON.parse(JSON.stringify(kept));
+  node.properties ??= {};
+  node.properties[PROPERTY] = copy;
+  return copy;
+}
+
+/** The readout kept on the node, or null if there is none (or it is not a readout). */
+export function restoreReadout(node) {
+  const value = node?.properties?.[PROPERTY];
+  return value && typeof value === "object" && !Array.isArray(value) ? value : null;
+}
+
+/**
+ * Handle one "dype.readout" message: find its DyPE node in `graph`, keep the readout on it and
+ * call `render(node, readout)`. Returns the node, or null (and does nothing) when the message
+ * is malformed or the node is gone or is not a DyPE node (e.g. the graph changed since queuing).
+ */
+export function applyReadout(graph, detail, render) {
+  if (detail == null || typeof detail !== "object") return null;
+  const node = findNode(graph, detail.node);
+  if (!isDyPENode(node)) return null;
+  const readout = storeReadout(node, detail);
+  render?.(node, readout);
+  return node;
+}
