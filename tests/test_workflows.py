@@ -1,0 +1,449 @@
+"""The example workflows in ``workflows/``: UI format 0.4 that loads in the ComfyUI frontend.
+
+Checked without ComfyUI: the JSON structure, the link table against both ends, ids, the node
+types (core nodes, ``DyPE``, notes), the DyPE widget values against the pack's own options, the
+sizes promised by each file name, a tiled decode at 4096 px and above, the read-me note, fixed
+seeds, and the A/B workflow's two branches.
+
+With ``COMFYUI_PATH`` set, the node types and their widget values are also checked against the
+real ComfyUI node registry, read in a subprocess with ComfyUI's Python (``COMFYUI_PYTHON``,
+default: this Python) by ``tests/real_host/check_workflow_nodes.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = ROOT / "workflows"
+FILES = sorted(WORKFLOWS.glob("*.json"))
+CHECKER = Path(__file__).resolve().parent / "real_host" / "check_workflow_nodes.py"
+
+#: The workflows the pack promises (README and the node's docs point at them).
+SHIPPED = {
+    "flux1_dev_4096.json",
+    "flux1_krea_2048x3072_portrait.json",
+    "flux1_panorama_4096x1365.json",
+    "flux2_dev_4096.json",
+    "flux1_kontext_edit_2k.json",
+    "flux1_ab_dype_vs_off.json",
+}
+#: Frontend-only nodes: not in the server's registry, never executed.
+NOTES = {"Note", "MarkdownNote"}
+#: Core ComfyUI node types the workflows may use.
+CORE = {
+    "UNETLoader", "DualCLIPLoader", "CLIPLoader", "VAELoader", "CLIPTextEncode", "FluxGuidance",
+    "ConditioningZeroOut", "EmptySD3LatentImage", "EmptyFlux2LatentImage", "EmptyLatentImage", "KSampler",
+    "KSamplerAdvanced", "BasicGuider", "CFGGuider", "RandomNoise", "KSamplerSelect", "BasicScheduler",
+    "Flux2Scheduler", "SamplerCustomAdvanced", "VAEDecode", "VAEDecodeTiled", "VAEEncode", "SaveImage",
+    "PreviewImage", "LoadImage", "FluxKontextImageScale", "ReferenceLatent", "ModelSamplingFlux", "ImageScale",
+}
+ALLOWED = CORE | NOTES | {"DyPE"}
+#: Nodes making the latent to be sampled: their first two widgets are width and height.
+LATENT_SIZE = {"EmptySD3LatentImage", "EmptyFlux2LatentImage", "EmptyLatentImage"}
+#: Loader -> the models folder its file-name widgets refer to.
+LOADER_FOLDERS = {
+    "UNETLoader": "diffusion_models", "DualCLIPLoader": "text_encoders", "CLIPLoader": "text_encoders",
+    "VAELoader": "vae",
+}
+WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
+FILE_SUFFIXES = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".gguf", ".png", ".jpg", ".jpeg", ".webp")
+UPLOAD_FLAGS = ("image_upload", "video_upload", "audio_upload", "animated_image_upload")
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def nodes_by_id(workflow: dict) -> dict[int, dict]:
+    return {node["id"]: node for node in workflow["nodes"]}
+
+
+def links_by_id(workflow: dict) -> dict[int, list]:
+    return {link[0]: link for link in workflow["links"]}
+
+
+def of_type(workflow: dict, *types: str) -> list[dict]:
+    return [node for node in workflow["nodes"] if node["type"] in types]
+
+
+def source(workflow: dict, node: dict, input_name: str) -> tuple[dict, int] | None:
+    """The ``(node, output slot)`` feeding ``node``'s input ``input_name``, or None."""
+    for slot in node.get("inputs") or []:
+        if slot["name"] == input_name and slot.get("link") is not None:
+            link = links_by_id(workflow)[slot["link"]]
+            return nodes_by_id(workflow)[link[1]], link[2]
+    return None
+
+
+def upstream(workflow: dict, node: dict) -> set[int]:
+    """Ids of every node ``node`` depends on, itself included."""
+    seen, todo = set(), [node["id"]]
+    nodes, links = nodes_by_id(workflow), links_by_id(workflow)
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for slot in nodes[current].get("inputs") or []:
+            if slot.get("link") is not None:
+                todo.append(links[slot["link"]][1])
+    return seen
+
+
+def promised_size(name: str) -> tuple[int, int] | None:
+    """The ``(width, height)`` a file name promises: ``WxH``, a single ``N`` px side, or ``Nk``."""
+    stem = Path(name).stem
+    if match := re.search(r"(?<!\d)(\d{3,5})x(\d{3,5})(?!\d)", stem):
+        return int(match[1]), int(match[2])
+    if match := re.search(r"_(\d)k(?:_|$)", stem):
+        side = int(match[1]) * 1024
+        return side, side
+    if match := re.search(r"_(\d{3,5})(?:_|$)", stem):
+        side = int(match[1])
+        return side, side
+    return None
+
+
+def note_text(workflow: dict) -> str:
+    return "\n".join(str(v) for node in of_type(workflow, *NOTES) for v in node.get("widgets_values") or [])
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def widget_slots(input_order: list[str], inputs: dict) -> list[tuple[str, str, dict]]:
+    """The frontend's ``widgets_values`` layout for a node: ``(input name, kind, options)`` per value.
+
+    Every INT/FLOAT/STRING/BOOLEAN/COMBO input is one widget (a list type is a combo); an input
+    with ``control_after_generate`` (or an INT named ``seed``/``noise_seed``, which the frontend
+    treats the same) adds a ``control`` value after it, an upload flag an ``upload`` value.
+    """
+    slots = []
+    for name in input_order:
+        kind, options = inputs[name][0], (inputs[name][1] if len(inputs[name]) > 1 else {}) or {}
+        if isinstance(kind, list):
+            kind, options = "COMBO", dict(options, options=kind)
+        if kind not in WIDGET_TYPES or options.get("forceInput"):
+            continue
+        slots.append((name, kind, options))
+        control = options.get("control_after_generate")
+        if control is None:
+            control = kind == "INT" and name in ("seed", "noise_seed")
+        if control:
+            slots.append((name, "control", {"options": ["fixed", "increment", "decrement", "randomize"]}))
+        if any(options.get(flag) for flag in UPLOAD_FLAGS):
+            slots.append((name, "upload", {}))
+    return slots
+
+
+def check_widget_value(where: str, kind: str, options: dict, value) -> list[str]:
+    """Problems with one widget value against its input's spec; file names are not looked up."""
+    problems = []
+    if kind in ("INT", "FLOAT"):
+        if not is_number(value) or (kind == "INT" and value != int(value)):
+            return [f"{where}: {value!r} is not a{'n integer' if kind == 'INT' else ' number'}"]
+        if options.get("min") is not None and value < options["min"]:
+            problems.append(f"{where}: {value} < min {options['min']}")
+        if options.get("max") is not None and value > options["max"]:
+            problems.append(f"{where}: {value} > max {options['max']}")
+    elif kind == "BOOLEAN" and not isinstance(value, bool):
+        problems.append(f"{where}: {value!r} is not a boolean")
+    elif kind == "STRING" and not isinstance(value, str):
+        problems.append(f"{where}: {value!r} is not a string")
+    elif kind == "COMBO" and isinstance(value, str) and value.lower().endswith(FILE_SUFFIXES):
+        pass  # a file-list combo (models, input images): the files are not installed where the tests run
+    elif kind in ("COMBO", "control") and options.get("options") and value not in options["options"]:
+        problems.append(f"{where}: {value!r} is not one of {options['options']}")
+    return problems
+
+
+def check_node_against_spec(workflow: dict, node: dict, spec: dict) -> list[str]:
+    """A UI node against its type's registry entry: sockets, link types, widget values."""
+    where = f"node {node['id']} ({node['type']})"
+    inputs, problems = spec["inputs"], []
+    linked = {slot["name"] for slot in node.get("inputs") or [] if slot.get("link") is not None}
+    for slot in node.get("inputs") or []:
+        if slot["name"] not in inputs:
+            problems.append(f"{where}: input {slot['name']!r} does not exist (has {list(inputs)})")
+            continue
+        kind = inputs[slot["name"]][0]
+        kind = "COMBO" if isinstance(kind, list) else kind
+        if slot.get("type") not in (kind, "*") and not ("widget" in slot and kind in WIDGET_TYPES):
+            problems.append(f"{where}: input {slot['name']!r} is {slot.get('type')}, the node says {kind}")
+    for name in spec["input_order"]:
+        kind = inputs[name][0]
+        required = name in spec.get("required", spec["input_order"])
+        if not isinstance(kind, list) and kind not in WIDGET_TYPES and required and name not in linked:
+            problems.append(f"{where}: required input {name!r} ({kind}) is not connected")
+    for index, slot in enumerate(node.get("outputs") or []):
+        if index >= len(spec["output_types"]):
+            problems.append(f"{where}: output slot {index} does not exist")
+        elif slot["type"] != spec["output_types"][index]:
+            problems.append(f"{where}: output {index} is {slot['type']}, the node says {spec['output_types'][index]}")
+    slots = widget_slots(spec["input_order"], inputs)
+    values = node.get("widgets_values") or []
+    if len(values) != len(slots):
+        names = [name if kind not in ("control", "upload") else f"{name}:{kind}" for name, kind, _ in slots]
+        return problems + [f"{where}: {len(values)} widget values, the node has {len(slots)}: {names}"]
+    for (name, kind, options), value in zip(slots, values):
+        if name not in linked:
+            problems.extend(check_widget_value(f"{where} {name}", kind, options, value))
+    return problems
+
+
+def dype_module():
+    """``nodes/dype_node.py`` imported from the pack (tests/conftest.py loads it as ``comfyui_dype``)."""
+    return importlib.import_module("comfyui_dype.nodes.dype_node")
+
+
+def dype_spec() -> dict:
+    node = dype_module().DyPE
+    types = node.INPUT_TYPES()
+    order = [name for section in ("required", "optional") for name in (types.get(section) or {})]
+    inputs = {name: list(entry) for section in ("required", "optional") for name, entry in
+              (types.get(section) or {}).items()}
+    return {"input_order": order, "inputs": inputs, "required": list(types.get("required") or {}),
+            "output_types": ["MODEL"]}
+
+
+# ------------------------------------------------------------------------------------ CI checks
+
+def test_the_shipped_workflows_are_there():
+    assert {path.name for path in FILES} >= SHIPPED, f"missing: {sorted(SHIPPED - {p.name for p in FILES})}"
+    assert all(path.suffix == ".json" for path in WORKFLOWS.iterdir() if path.is_file())
+
+
+@pytest.fixture(params=FILES, ids=[path.name for path in FILES])
+def workflow(request) -> dict:
+    data = load(request.param)
+    data["_name"] = request.param.name
+    return data
+
+
+def test_top_level_format(workflow):
+    assert workflow["version"] == 0.4
+    for key, kind in (("nodes", list), ("links", list), ("groups", list), ("config", dict), ("extra", dict),
+                      ("last_node_id", int), ("last_link_id", int)):
+        assert isinstance(workflow.get(key), kind), f"{key} should be a {kind.__name__}"
+    for node in workflow["nodes"]:
+        for key, kind in (("id", int), ("type", str), ("pos", list), ("size", list), ("flags", dict),
+                          ("order", int), ("mode", int), ("inputs", list), ("outputs", list),
+                          ("properties", dict), ("widgets_values", list)):
+            assert isinstance(node.get(key), kind), f"node {node.get('id')}: {key} should be a {kind.__name__}"
+        assert len(node["pos"]) == 2 and len(node["size"]) == 2 and all(map(is_number, node["pos"] + node["size"]))
+        assert node["mode"] == 0, f"node {node['id']} ({node['type']}) is muted or bypassed"
+        if node["type"] not in NOTES:
+            assert node["properties"].get("Node name for S&R") == node["type"]
+    for group in workflow["groups"]:
+        assert isinstance(group.get("title"), str) and len(group.get("bounding", [])) == 4
+
+
+def test_ids_are_unique_and_counters_cover_them(workflow):
+    node_ids = [node["id"] for node in workflow["nodes"]]
+    link_ids = [link[0] for link in workflow["links"]]
+    assert len(set(node_ids)) == len(node_ids), f"duplicate node ids: {Counter(node_ids).most_common(3)}"
+    assert len(set(link_ids)) == len(link_ids), f"duplicate link ids: {Counter(link_ids).most_common(3)}"
+    # The frontend numbers the next node/link from these counters: below the highest id they
+    # would hand out an id that is already taken.
+    assert workflow["last_node_id"] >= max(node_ids)
+    assert workflow["last_link_id"] >= max(link_ids, default=0)
+    orders = [node["order"] for node in workflow["nodes"]]
+    assert len(set(orders)) == len(orders)
+
+
+def test_link_table_matches_both_ends(workflow):
+    nodes = nodes_by_id(workflow)
+    for link in workflow["links"]:
+        assert isinstance(link, list) and len(link) == 6, f"link {link!r} is not [id, from, slot, to, slot, type]"
+        link_id, origin, origin_slot, target, target_slot, kind = link
+        assert origin in nodes and target in nodes, f"link {link_id} joins missing nodes"
+        outputs, inputs = nodes[origin]["outputs"], nodes[target]["inputs"]
+        assert 0 <= origin_slot < len(outputs) and 0 <= target_slot < len(inputs), f"link {link_id}: bad slot"
+        assert link_id in (outputs[origin_slot].get("links") or []), f"link {link_id} missing at its origin"
+        assert inputs[target_slot].get("link") == link_id, f"link {link_id} missing at its target"
+        assert kind == outputs[origin_slot]["type"] == inputs[target_slot]["type"], f"link {link_id}: types differ"
+    links = links_by_id(workflow)
+    for node in workflow["nodes"]:
+        for slot_index, slot in enumerate(node["inputs"]):
+            if slot.get("link") is not None:
+                link = links.get(slot["link"])
+                assert link and (link[3], link[4]) == (node["id"], slot_index), f"node {node['id']} input {slot}"
+        for slot_index, slot in enumerate(node["outputs"]):
+            for link_id in slot.get("links") or []:
+                link = links.get(link_id)
+                assert link and (link[1], link[2]) == (node["id"], slot_index), f"node {node['id']} output {slot}"
+
+
+def test_only_core_nodes_dype_and_notes(workflow):
+    unknown = {node["type"] for node in workflow["nodes"]} - ALLOWED
+    assert not unknown, f"node types outside the allow-list: {sorted(unknown)}"
+
+
+def test_dype_is_on_every_sampling_path(workflow):
+    dypes = {node["id"] for node in of_type(workflow, "DyPE")}
+    assert dypes, "no DyPE node"
+    samplers = of_type(workflow, "KSampler", "KSamplerAdvanced", "BasicGuider", "CFGGuider")
+    assert samplers
+    for sampler in samplers:
+        feed = source(workflow, sampler, "model")
+        assert feed and feed[0]["type"] == "DyPE", f"{sampler['type']} {sampler['id']} samples without DyPE"
+    for dype in of_type(workflow, "DyPE"):
+        feed = source(workflow, dype, "model")
+        assert feed and feed[0]["type"] == "UNETLoader", "DyPE should take the loaded diffusion model"
+
+
+def test_dype_widget_values_are_valid_options(workflow):
+    module, spec = dype_module(), dype_spec()
+    names = [name for name, _, _ in widget_slots(spec["input_order"], spec["inputs"])]
+    assert names == ["method", "lambda_s", "lambda_t", "yarn_ramp", "base_resolution", "scaling",
+                     "attention_scale", "time_shift", "mu"]
+    for node in of_type(workflow, "DyPE"):
+        values = node["widgets_values"]
+        assert len(values) == 9, f"DyPE {node['id']}: {len(values)} widget values"
+        settings = dict(zip(names, values))
+        assert settings["method"] in module.METHODS
+        assert settings["yarn_ramp"] in module.RAMPS
+        assert settings["scaling"] in module.SCALINGS
+        assert settings["time_shift"] in module.POLICIES
+        assert isinstance(settings["attention_scale"], bool)
+        assert isinstance(settings["base_resolution"], int) and not isinstance(settings["base_resolution"], bool)
+        assert all(is_number(settings[k]) for k in ("lambda_s", "lambda_t", "mu"))
+        assert check_node_against_spec(workflow, node, spec) == []
+        assert module.DyPE.validate_inputs(**settings) is True
+
+
+def test_sizes_are_the_ones_the_name_promises(workflow):
+    latents = of_type(workflow, *LATENT_SIZE)
+    assert latents, "no empty-latent node setting the size"
+    sizes = {tuple(node["widgets_values"][:2]) for node in latents}
+    assert len(sizes) == 1, f"several sizes: {sizes}"
+    assert all(node["widgets_values"][2] == 1 for node in latents), "batch size should be 1"
+    size = promised_size(workflow["_name"])
+    if size is None:  # the A/B file: its size is checked with the A/B test
+        assert workflow["_name"] == "flux1_ab_dype_vs_off.json", f"{workflow['_name']} names no size"
+        return
+    assert sizes == {size}, f"{workflow['_name']} promises {size}, the latent is {sizes}"
+
+
+def test_tiled_decode_at_4096_and_above(workflow):
+    largest = max(max(node["widgets_values"][:2]) for node in of_type(workflow, *LATENT_SIZE))
+    decoders = of_type(workflow, "VAEDecode", "VAEDecodeTiled")
+    assert decoders, "nothing decodes the latent"
+    if largest >= 4096:
+        assert all(node["type"] == "VAEDecodeTiled" for node in decoders), "a full VAE decode at 4K"
+        for node in decoders:
+            tile, overlap = node["widgets_values"][:2]
+            assert 256 <= tile <= 2048 and 0 <= overlap < tile
+
+
+def test_note_says_what_it_shows_which_files_and_the_cost(workflow):
+    notes = of_type(workflow, *NOTES)
+    assert notes, "no Note / MarkdownNote node"
+    text = note_text(workflow)
+    assert "DyPE" in text and len(text) > 300
+    for loader in of_type(workflow, *LOADER_FOLDERS):
+        for value in loader["widgets_values"]:
+            if isinstance(value, str) and value.endswith(".safetensors"):
+                assert value in text, f"the note does not name {value}"
+        assert LOADER_FOLDERS[loader["type"]] in text, f"the note does not say where {loader['type']} files go"
+    assert re.search(r"\bcost\b", text, re.IGNORECASE), "the note says nothing about the cost"
+    if max(max(node["widgets_values"][:2]) for node in of_type(workflow, *LATENT_SIZE)) >= 4096:
+        assert "VAEDecodeTiled" in text or "tiled" in text.lower()
+
+
+def test_loaders_declare_their_model_files(workflow):
+    """``properties.models`` lets the frontend offer the download of a missing model file."""
+    for loader in of_type(workflow, *LOADER_FOLDERS):
+        files = [v for v in loader["widgets_values"] if isinstance(v, str) and v.endswith(".safetensors")]
+        declared = {entry["name"]: entry for entry in loader["properties"].get("models", [])}
+        for name in files:
+            assert name in declared, f"{loader['type']} {loader['id']}: {name} not in properties.models"
+            assert declared[name]["directory"] == LOADER_FOLDERS[loader["type"]]
+            assert declared[name]["url"].startswith("https://huggingface.co/")
+            assert declared[name]["url"].endswith("/" + name)
+
+
+def test_seeds_are_fixed_and_outputs_named(workflow):
+    for node in of_type(workflow, "KSampler", "KSamplerAdvanced", "RandomNoise"):
+        index = 1 if node["type"] == "KSamplerAdvanced" else 0
+        seed, control = node["widgets_values"][index:index + 2]
+        assert isinstance(seed, int) and seed > 0 and control == "fixed", f"{node['type']} {node['id']}"
+    for node in of_type(workflow, "KSampler"):
+        steps, cfg, sampler, scheduler, denoise = node["widgets_values"][2:]
+        assert (cfg, sampler, scheduler, denoise) == (1.0, "euler", "simple", 1.0) and 20 <= steps <= 50
+    prefixes = [node["widgets_values"][0] for node in of_type(workflow, "SaveImage")]
+    assert prefixes and all(prefixes) and len(set(prefixes)) == len(prefixes)
+
+
+def test_ab_workflow_compares_dype_with_off_on_the_same_seed():
+    workflow = load(WORKFLOWS / "flux1_ab_dype_vs_off.json")
+    module = dype_module()
+    dypes = of_type(workflow, "DyPE")
+    assert len(dypes) == 2
+    methods = sorted(node["widgets_values"][0] for node in dypes)
+    assert methods[1] == "off" and methods[0] != "off" and module.METHODS[methods[0]][1], methods
+    assert dypes[0]["widgets_values"][1:] == dypes[1]["widgets_values"][1:], "only the method should differ"
+    models = {source(workflow, node, "model")[0]["id"] for node in dypes}
+    assert len(models) == 1, "both branches should patch the same loaded model"
+
+    samplers = of_type(workflow, "KSampler")
+    assert len(samplers) == 2
+    assert samplers[0]["widgets_values"] == samplers[1]["widgets_values"], "same seed and settings"
+    assert {source(workflow, node, "model")[0]["id"] for node in samplers} == {node["id"] for node in dypes}
+    for name in ("positive", "negative", "latent_image"):
+        feeds = {source(workflow, node, name)[0]["id"] for node in samplers}
+        assert len(feeds) == 1, f"the branches should share {name}"
+
+    sizes = {tuple(node["widgets_values"][:2]) for node in of_type(workflow, *LATENT_SIZE)}
+    assert sizes in ({(2048, 2048)}, {(3072, 3072)}), f"A/B size {sizes}: DyPE should be active (above 1024)"
+
+    saves = of_type(workflow, "SaveImage")
+    assert len(saves) == 2 and saves[0]["widgets_values"] != saves[1]["widgets_values"]
+    branch = [upstream(workflow, node) & {node["id"] for node in dypes} for node in saves]
+    assert all(len(found) == 1 for found in branch) and branch[0] != branch[1], "one image per branch"
+
+
+# ------------------------------------------------------------------------ against the real host
+
+@pytest.fixture(scope="module")
+def registry() -> dict:
+    comfyui = os.environ.get("COMFYUI_PATH")
+    if not comfyui:
+        pytest.skip("COMFYUI_PATH is unset: no real ComfyUI registry to check against")
+    python = os.environ.get("COMFYUI_PYTHON", sys.executable)
+    types = sorted({node["type"] for path in FILES for node in load(path)["nodes"]} - NOTES)
+    done = subprocess.run(
+        [python, str(CHECKER), "--comfyui", comfyui, "--pack", str(ROOT), *types],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_every_node_type_exists_in_the_real_registry(registry):
+    assert registry["pack_loaded"], "ComfyUI did not load the pack"
+    assert registry["missing"] == [], f"not in ComfyUI {registry['comfyui_version']}: {registry['missing']}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=[path.name for path in FILES])
+def test_widget_values_match_the_real_nodes(registry, path):
+    workflow = load(path)
+    problems = []
+    for node in workflow["nodes"]:
+        if node["type"] not in NOTES and node["type"] in registry["nodes"]:
+            problems += check_node_against_spec(workflow, node, registry["nodes"][node["type"]])
+    assert not problems, "\n".join(problems)
