@@ -5,7 +5,6 @@ Run under ComfyUI's Python with ``COMFYUI_PATH`` set; imported first by every re
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ COMFYUI = Path(os.environ["COMFYUI_PATH"]).resolve()
 
 sys.path.insert(0, str(COMFYUI))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(REPO / "tests"))
 os.chdir(COMFYUI)
 
 from comfy.cli_args import args  # noqa: E402  (must precede every other comfy import)
@@ -22,15 +22,7 @@ from comfy.cli_args import args  # noqa: E402  (must precede every other comfy i
 args.cpu = True
 
 
-def load_pack():
-    """The pack imported the way ComfyUI imports a custom node folder: as a package."""
-    spec = importlib.util.spec_from_file_location(
-        "comfyui_dype", REPO / "__init__.py", submodule_search_locations=[str(REPO)]
-    )
-    pack = importlib.util.module_from_spec(spec)
-    sys.modules["comfyui_dype"] = pack
-    spec.loader.exec_module(pack)
-    return pack
+from pack import load_pack  # noqa: E402,F401  (re-exported for the scripts)
 
 
 def comfyui_version() -> str:
