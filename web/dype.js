@@ -36,8 +36,8 @@ function ensureView(node) {
   const widget = node.addDOMWidget(WIDGET, "dype-readout", root, {
     serialize: false, // neither in the prompt nor in widgets_values
     hideOnZoom: false,
-    getMinHeight: () => 190,
-    getMaxHeight: () => 230,
+    getMinHeight: () => 215,
+    getMaxHeight: () => 250,
   });
   widget.serialize = false;
   // Redraw at the chart's real size whenever the node is resized.

@@ -366,6 +366,59 @@ def stop(process: subprocess.Popen) -> None:
             continue
 
 
+def server_command(python: str, port: int, base: Path, yaml: Path) -> list[str]:
+    """``main.py`` on the CPU on ``127.0.0.1:port`` with the home ``base`` and the extra paths ``yaml``."""
+    return [python, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port),
+            "--disable-auto-launch", "--disable-api-nodes", "--base-directory", str(base),
+            "--extra-model-paths-config", str(yaml), "--database-url", "sqlite:///:memory:"]
+
+
+def start_server(comfyui: Path, python: str, port: int, base: Path, yaml: Path, log_path: Path) -> subprocess.Popen:
+    """Start the server (its own process group, stopped with :func:`stop`); its output goes to ``log_path``."""
+    with open(log_path, "w") as log:
+        return subprocess.Popen(server_command(python, port, base, yaml), cwd=comfyui, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=die_with_parent)
+
+
+def wait_ready(url: str, process: subprocess.Popen, deadline: Deadline) -> bool:
+    """Whether the server answers ``/object_info/DyPE`` (so this pack loaded) before the deadline."""
+    while deadline.left() > 0 and process.poll() is None:
+        try:
+            status, _ = http(f"{url}/object_info/DyPE", timeout=min(2.0, max(0.2, deadline.left())))
+            if status == 200:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.25)
+    return False
+
+
+def fetch_object_info(url: str, workflow: dict) -> tuple[dict, str | None]:
+    """``/object_info`` of the workflow's node types and the test nodes; and the first type missing, if any."""
+    types = sorted({node["type"] for node in workflow["nodes"]} - NOTES)
+    object_info = {}
+    for kind in types + ["DyPETestConditioning", "SaveLatent"]:
+        status, info = http(f"{url}/object_info/{kind}")
+        if status != 200 or kind not in (info or {}):
+            return object_info, kind
+        object_info[kind] = info[kind]
+    return object_info, None
+
+
+def wait_finished(url: str, prompt_id: str, deadline: Deadline) -> dict | None:
+    """The prompt's ``/history`` entry once it succeeded or failed; the last one seen (or None) at the deadline."""
+    entry = None
+    while deadline.left() > 0:
+        status, history = http(f"{url}/history/{prompt_id}", timeout=min(5.0, max(0.2, deadline.left())))
+        entry = (history or {}).get(prompt_id) if status == 200 else None
+        if entry and entry.get("status", {}).get("completed") is not None and (
+                entry["status"]["completed"] or entry["status"].get("status_str") == "error"):
+            break
+        time.sleep(0.25)
+    return entry
+
+
 def run(options: argparse.Namespace) -> dict:
     summary: dict = {"ok": False, "errors": [], "workflow": Path(options.workflow).name, "size": options.size,
                      "base_resolution": options.base, "steps": options.steps}
@@ -377,27 +430,12 @@ def run(options: argparse.Namespace) -> dict:
         base, yaml = make_home(root)
         port = free_port()
         log_path = root / "server.log"
-        command = [sys.executable, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(port),
-                   "--disable-auto-launch", "--disable-api-nodes", "--base-directory", str(base),
-                   "--extra-model-paths-config", str(yaml), "--database-url", "sqlite:///:memory:"]
         summary["port"] = port
         started = time.monotonic()
-        with open(log_path, "w") as log:
-            process = subprocess.Popen(command, cwd=comfyui, stdout=log, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL, start_new_session=True,
-                                       preexec_fn=die_with_parent)
+        process = start_server(comfyui, sys.executable, port, base, yaml, log_path)
         url = f"http://127.0.0.1:{port}"
         try:
-            ready = False
-            while deadline.left() > 0 and process.poll() is None:
-                try:
-                    status, _ = http(f"{url}/object_info/DyPE", timeout=min(2.0, max(0.2, deadline.left())))
-                    if status == 200:
-                        ready = True
-                        break
-                except OSError:
-                    pass
-                time.sleep(0.25)
+            ready = wait_ready(url, process, deadline)
             summary["startup_s"] = round(time.monotonic() - started, 1)
             if not ready:
                 errors.append("the server did not come up" + (" (it exited)" if process.poll() is not None else ""))
@@ -417,14 +455,10 @@ def run(options: argparse.Namespace) -> dict:
 def check_run(url: str, base: Path, options: argparse.Namespace, deadline: Deadline, summary: dict) -> None:
     errors = summary["errors"]
     workflow = json.loads(Path(options.workflow).read_text())
-    types = sorted({node["type"] for node in workflow["nodes"]} - NOTES)
-    object_info = {}
-    for kind in types + ["DyPETestConditioning", "SaveLatent"]:
-        status, info = http(f"{url}/object_info/{kind}")
-        if status != 200 or kind not in (info or {}):
-            errors.append(f"the server has no node {kind}")
-            return
-        object_info[kind] = info[kind]
+    object_info, missing = fetch_object_info(url, workflow)
+    if missing:
+        errors.append(f"the server has no node {missing}")
+        return
     summary["comfyui_nodes_checked"] = len(object_info)
     vae = tiny_vae_supported(Path(options.comfyui))
     summary["vae"] = "tiny random decoder" if vae else "none: this ComfyUI loads only full-size VAE decoders"
@@ -436,14 +470,7 @@ def check_run(url: str, base: Path, options: argparse.Namespace, deadline: Deadl
         return
     prompt_id = summary["prompt_id"] = queued["prompt_id"]
     started = time.monotonic()
-    entry = None
-    while deadline.left() > 0:
-        status, history = http(f"{url}/history/{prompt_id}", timeout=min(5.0, max(0.2, deadline.left())))
-        entry = (history or {}).get(prompt_id) if status == 200 else None
-        if entry and entry.get("status", {}).get("completed") is not None and (
-                entry["status"]["completed"] or entry["status"].get("status_str") == "error"):
-            break
-        time.sleep(0.25)
+    entry = wait_finished(url, prompt_id, deadline)
     summary["run_s"] = round(time.monotonic() - started, 1)
     if not entry:
         errors.append("the prompt did not finish in time")
