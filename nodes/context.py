@@ -3,7 +3,8 @@
 The host may install one replacement embedder on several model clones and run their
 forwards concurrently in threads, so nothing per-call lives on a module. The
 DIFFUSION_MODEL wrapper sets ``STEP`` for the duration of one forward call; the
-OUTER_SAMPLE wrapper sets ``RUN`` for one sampling run. A thread started elsewhere sees
+CALC_COND_BATCH wrapper sets ``CONTROL_STEP`` while ControlNets run; the OUTER_SAMPLE
+wrapper sets ``RUN`` for one sampling run. A thread started elsewhere sees
 neither unless the host copies the context, and then it gets the same values.
 """
 
@@ -19,7 +20,8 @@ from ..dype_core import DyPESettings, RotaryLayout, TableCache
 class Step:
     """One forward call of a DyPE-patched model above its base resolution.
 
-    ``image`` is the main image's token range in the ids; ``grid`` its ``(rows, cols)``.
+    ``image`` is the main image's token range in the ids (negative bounds count from the
+    end: a ControlNet puts the image last); ``grid`` is its ``(rows, cols)``.
     """
 
     layout: RotaryLayout
@@ -40,4 +42,6 @@ class Run:
 
 
 STEP: ContextVar[Step | None] = ContextVar("dype_step", default=None)
+#: The step of the ControlNets running for a DyPE-patched model (outside its forward call).
+CONTROL_STEP: ContextVar[Step | None] = ContextVar("dype_control_step", default=None)
 RUN: ContextVar[Run | None] = ContextVar("dype_run", default=None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 import torch
 
 from ..dype_core import build_table
@@ -16,7 +18,7 @@ def exact_image_ids(ids: torch.Tensor, step: Step) -> torch.Tensor:
     For models that form image ids in their own dtype: bf16 holds integers exactly only up
     to 256, so a 4096 px FLUX image (256 tokens a side) would already be off by one.
     """
-    exact = ids.to(torch.float32)
+    exact = ids.to(torch.float32, copy=True)
     rows, cols = step.grid
     image = exact[:, step.image].view(ids.shape[0], rows, cols, ids.shape[-1])
     image[..., step.layout.row_axis] = torch.arange(rows, dtype=torch.float32, device=ids.device)[:, None]
@@ -27,14 +29,16 @@ def exact_image_ids(ids: torch.Tensor, step: Step) -> torch.Tensor:
 class DyPEEmbedder(torch.nn.Module):
     """Stands where the host's rotary embedder was; holds no state besides the original.
 
-    Inside a DyPE forward call (``STEP`` set) it builds the table with the step's DyPE
-    frequencies for the main image's tokens and the host's plain RoPE for every other
-    token. Anywhere else it is the original embedder. It holds no parameters or buffers.
+    Inside a DyPE call (its context variable set: ``STEP`` for the diffusion model,
+    ``CONTROL_STEP`` for a ControlNet) it builds the table with the step's DyPE frequencies
+    for the main image's tokens and the host's plain RoPE for every other token. Anywhere
+    else it is the original embedder. It holds no parameters or buffers.
     """
 
-    def __init__(self, original: torch.nn.Module) -> None:
+    def __init__(self, original: torch.nn.Module, step: ContextVar[Step | None] = STEP) -> None:
         super().__init__()
         self.original = original
+        self.step = step
 
     def __getattr__(self, name: str):
         # Host code reads the embedder's configuration (``theta``, ``axes_dim``, ``dim``).
@@ -47,13 +51,15 @@ class DyPEEmbedder(torch.nn.Module):
             return getattr(original, name)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        step = STEP.get()
+        step = self.step.get()
         if step is None:
             return self.original(ids)
-        if ids.ndim != 3 or step.image.stop > ids.shape[1]:
+        rows, cols = step.grid
+        start, stop, _ = step.image.indices(ids.shape[1]) if ids.ndim == 3 else (0, 0, 1)
+        if ids.ndim != 3 or stop - start != rows * cols:
             raise RuntimeError(
-                f"DyPE expected ids [batch, tokens, axes] holding {step.grid[0]}x{step.grid[1]} image tokens "
-                f"from token {step.image.start}, but the embedder got ids of shape {list(ids.shape)}. "
+                f"DyPE expected ids [batch, tokens, axes] holding {rows}x{cols} image tokens "
+                f"at {step.image}, but the embedder got ids of shape {list(ids.shape)}. "
                 "Another patch may have changed the model's token layout."
             )
         if step.exact_image_ids:

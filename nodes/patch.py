@@ -4,8 +4,10 @@
 - object patch of ``model_sampling`` when the time-shift policy pins ``mu``;
 - a ``DIFFUSION_MODEL`` wrapper that reads the sigma and the latent's token grid of each
   forward call and hands them to the embedder through ``context.STEP``;
-- an ``OUTER_SAMPLE`` wrapper that scopes a table cache to the sampling run, re-shifts the
-  schedule for the ``linear`` policy, and reports the run's plan once (log and readout).
+- a ``CALC_COND_BATCH`` wrapper that does the same for ControlNets (``controlnet.py``);
+- an ``OUTER_SAMPLE`` wrapper that scopes a table cache to the sampling run, gives the run's
+  FLUX ControlNets DyPE, re-shifts the schedule for the ``linear`` policy, and reports the
+  run's plan once (log and readout).
 
 Nothing on the shared model or its modules is changed; the model handed in is only cloned.
 """
@@ -19,7 +21,8 @@ import torch
 
 from ..dype_core import DyPESettings, Plan, RotaryLayout, TableCache, plan, sigma_to_t
 from . import time_shift
-from .context import RUN, STEP, Run, Step
+from .context import CONTROL_STEP, RUN, STEP, Run, Step
+from .controlnet import patch_run_controls
 from .embedder import DyPEEmbedder
 from .families import Family, detect
 from .readout import report
@@ -27,6 +30,7 @@ from .readout import report
 #: The key of DyPE's wrappers; applying DyPE again replaces them rather than stacking.
 WRAPPER_KEY = "dype"
 OUTER_SAMPLE = "outer_sample"
+CALC_COND_BATCH = "calc_cond_batch"
 DIFFUSION_MODEL = "diffusion_model"
 
 
@@ -56,11 +60,43 @@ class Patch:
         schedule = sigmas.detach().float().cpu()
         return sigmas, plan(self.layout, cols * px, rows * px, schedule, self.settings, self.family.sigma_max), mu
 
+    def step(self, grid: tuple[int, int], sigmas: Any, image: slice, exact_image_ids: bool) -> Step | None:
+        """The ``Step`` of a call on ``grid`` at ``sigmas``; ``None`` at or below the base size."""
+        scales = self.scales(grid)
+        if max(scales) == 1.0:
+            return None
+        if sigmas is None:
+            raise RuntimeError(
+                "DyPE needs the sampler's sigma (transformer_options['sigmas']) in every model call; "
+                "this call came without one."
+            )
+        return Step(
+            layout=self.layout,
+            settings=self.settings,
+            t=sigma_to_t(float(sigmas.max()), self.family.sigma_max),
+            scales=scales,
+            grid=grid,
+            image=image,
+            exact_image_ids=exact_image_ids,
+            head_axis=self.family.head_axis,
+        )
+
     def scales(self, grid: tuple[int, int]) -> tuple[float, ...]:
         """Per-axis scales; all 1 (DyPE inactive) when the method is off."""
         if self.settings.method == "none":
             return (1.0,) * len(self.layout.axes_dim)
         return self.layout.axis_scales(*grid, self.settings.scaling)
+
+
+def _within(context: Any, step: Step | None, call: Any, *args: Any, **kwargs: Any) -> Any:
+    """``call(*args, **kwargs)`` with ``context`` set to ``step`` (left alone when ``None``)."""
+    if step is None:
+        return call(*args, **kwargs)
+    token = context.set(step)
+    try:
+        return call(*args, **kwargs)
+    finally:
+        context.reset(token)
 
 
 @dataclass(frozen=True)
@@ -72,32 +108,28 @@ class DiffusionModelWrapper:
     def __call__(self, executor: Any, *args: Any, **kwargs: Any) -> Any:
         patch = self.patch
         grid = patch.grid(args[0] if args else kwargs["x"])
-        scales = patch.scales(grid)
-        if max(scales) == 1.0:
-            return executor(*args, **kwargs)
         options = patch.family.transformer_options(args, kwargs)
-        sigmas = options.get("sigmas")
-        if sigmas is None:
-            raise RuntimeError(
-                "DyPE needs the sampler's sigma (transformer_options['sigmas']) in every forward call; "
-                "this call came without one."
-            )
         text = patch.family.text_tokens(args, kwargs)
-        step = Step(
-            layout=patch.layout,
-            settings=patch.settings,
-            t=sigma_to_t(float(sigmas.max()), patch.family.sigma_max),
-            scales=scales,
-            grid=grid,
-            image=slice(text, text + grid[0] * grid[1]),
-            exact_image_ids=patch.family.exact_image_ids,
-            head_axis=patch.family.head_axis,
-        )
-        token = STEP.set(step)
-        try:
-            return executor(*args, **kwargs)
-        finally:
-            STEP.reset(token)
+        image = slice(text, text + grid[0] * grid[1])
+        step = patch.step(grid, options.get("sigmas"), image, patch.family.exact_image_ids)
+        return _within(STEP, step, executor, *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class ControlStepWrapper:
+    """Sets ``CONTROL_STEP`` while a cond batch runs, for the ControlNets called in it.
+
+    A FLUX ControlNet builds ``cat(text, image)`` ids in the model dtype: the image is the
+    last ``rows x cols`` tokens, rebuilt exactly.
+    """
+
+    patch: Patch
+
+    def __call__(self, executor: Any, model: Any, conds: Any, x_in: torch.Tensor, timestep: torch.Tensor,
+                 *args: Any, **kwargs: Any) -> Any:
+        grid = self.patch.grid(x_in)
+        step = self.patch.step(grid, timestep, slice(-grid[0] * grid[1], None), exact_image_ids=True)
+        return _within(CONTROL_STEP, step, executor, model, conds, x_in, timestep, *args, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -109,7 +141,9 @@ class OuterSampleWrapper:
     def __call__(self, executor: Any, noise: torch.Tensor, latent_image: Any, sampler: Any,
                  sigmas: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
         patch = self.patch
-        sampling = executor.class_obj.model_patcher.get_model_object("model_sampling")
+        guider = executor.class_obj
+        patch_run_controls(guider.conds)
+        sampling = guider.model_patcher.get_model_object("model_sampling")
         if sigmas.numel() >= 2:
             sigmas, run, mu = patch.run_plan(patch.grid(noise), sigmas, sampling)
             report(run, patch.node_id, mu, patch.time_shift)
@@ -158,7 +192,12 @@ def apply_dype(
         patched.add_object_patch("model_sampling", pinned)
 
     patch = Patch(family=family, layout=layout, settings=settings, time_shift=time_shift_policy, node_id=node_id)
-    for kind, wrapper in ((OUTER_SAMPLE, OuterSampleWrapper(patch)), (DIFFUSION_MODEL, DiffusionModelWrapper(patch))):
+    wrappers = (
+        (OUTER_SAMPLE, OuterSampleWrapper(patch)),
+        (CALC_COND_BATCH, ControlStepWrapper(patch)),
+        (DIFFUSION_MODEL, DiffusionModelWrapper(patch)),
+    )
+    for kind, wrapper in wrappers:
         patched.remove_wrappers_with_key(kind, WRAPPER_KEY)
         patched.add_wrapper_with_key(kind, WRAPPER_KEY, wrapper)
     return patched

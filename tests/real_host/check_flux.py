@@ -204,5 +204,95 @@ def _():
         raise AssertionError("unsupported model accepted")
 
 
+def tiny_controlnet(union_modes: int):
+    """A FLUX ControlNet (InstantX layout, latent hint) with seeded random weights."""
+    import comfy.ops
+    from comfy.controlnet import ControlNet
+    from comfy.ldm.flux.controlnet import ControlNetFlux
+
+    model = ControlNetFlux(latent_input=True, num_union_modes=union_modes, control_latent_channels=16,
+                           operations=comfy.ops.disable_weight_init, device="cpu", dtype=torch.float32,
+                           **tiny_flux.FLUX1)
+    generator = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.05)
+    control = ControlNet(model, compression_ratio=1, latent_format=None, load_device=torch.device("cpu"),
+                         manual_cast_dtype=None, extra_conds=["y", "guidance"])
+    hint = torch.randn(1, 16, 64, 64, generator=generator)
+    applied = control.copy().set_cond_hint(hint, 1.0, (0.0, 1.0))
+    if union_modes:
+        applied.extra_args["control_type"] = [1]
+    return control, applied
+
+
+@check("flux1: FLUX ControlNets (plain and Union) see the model's DyPE table at every step; inactive at native")
+def _():
+    from comfyui_dype.nodes.embedder import DyPEEmbedder
+
+    for union_modes in (0, 2):
+        control, applied = tiny_controlnet(union_modes)
+        calls = []
+
+        def hook(module, args, out, calls=calls):
+            if isinstance(module, DyPEEmbedder):
+                calls.append((module.step.name, args[0].clone(), out.clone()))
+
+        handle = torch.nn.modules.module.register_module_forward_hook(hook)
+        try:
+            positive, negative = tiny_flux.conds()
+            positive[0][1]["control"] = applied
+            latent = torch.zeros(1, 16, 64, 64)
+            comfy.sample.sample(dype(flux), comfy.sample.prepare_noise(latent, 42), 3, 1.0, "euler", "simple",
+                                positive, negative, latent, disable_pbar=True, seed=42)
+        finally:
+            handle.remove()
+        model = [out for name, _, out in calls if name == "dype_step"]
+        controlled = [(ids, out) for name, ids, out in calls if name == "dype_control_step"]
+        assert len(model) == 3 and len(controlled) == 3, (len(model), len(controlled))
+        for table, (ids, control_table) in zip(model, controlled):
+            assert torch.equal(control_table[:, :, -32 * 32:], table[:, :, 8:8 + 32 * 32])
+            host = flux.model.diffusion_model.pe_embedder(ids)
+            text = ids.shape[1] - 32 * 32
+            assert text == 8 + (1 if union_modes else 0)
+            assert torch.equal(control_table[:, :, :text], host[:, :, :text])
+        assert not torch.equal(controlled[0][1], controlled[-1][1])
+        assert not control.control_model_wrapped.object_patches and not applied.control_model_wrapped.object_patches
+    calls = []
+    handle = torch.nn.modules.module.register_module_forward_hook(
+        lambda module, args, out: calls.append(module) if isinstance(module, DyPEEmbedder) else None)
+    try:
+        positive, negative = tiny_flux.conds()
+        positive[0][1]["control"] = tiny_controlnet(0)[1]
+        latent = torch.zeros(1, 16, 32, 32)
+        with_dype = comfy.sample.sample(dype(flux), comfy.sample.prepare_noise(latent, 42), 2, 1.0, "euler", "simple",
+                                        positive, negative, latent, disable_pbar=True, seed=42)
+        plain = comfy.sample.sample(flux, comfy.sample.prepare_noise(latent, 42), 2, 1.0, "euler", "simple",
+                                    positive, negative, latent, disable_pbar=True, seed=42)
+    finally:
+        handle.remove()
+    assert torch.equal(with_dype, plain)  # 256 px is the base: a bitwise no-op, ControlNet included
+
+
+@check("flux1: torch.compile (TorchCompileModel) follows sigma, compiles once, matches eager")
+def _():
+    from comfy_extras.nodes_torch_compile import TorchCompileModel
+
+    patched = dype(flux)
+    tables = recorder(patched)
+    eager = sample(patched, "flux1", 512, cfg=1.0, steps=4)
+    compiled = TorchCompileModel.execute(patched, "inductor").result[0]
+    torch._dynamo.utils.counters.clear()
+    out = sample(compiled, "flux1", 512, cfg=1.0, steps=4)
+    first = dict(torch._dynamo.utils.counters["stats"])
+    assert len(tables) == 8 and all(torch.equal(a, b) for a, b in zip(tables[:4], tables[4:]))
+    assert not torch.equal(tables[4], tables[7])
+    assert torch.allclose(out, eager, rtol=1e-4, atol=1e-5), (out - eager).abs().max()
+    sample(compiled, "flux1", 512, cfg=1.0, steps=8)
+    recompiles = sum(torch._dynamo.utils.counters["recompiles"].values())
+    graphs = dict(torch._dynamo.utils.counters["stats"])["unique_graphs"]
+    assert recompiles == 0 and graphs <= first["unique_graphs"] + 8
+
+
 comfy.model_management.unload_all_models()
 print(json.dumps(RESULTS))
