@@ -72,6 +72,15 @@ FAMILIES: tuple[Family, ...] = (
 )
 
 
+#: Models known not to work, by the diffusion model's class name, with the reason.
+UNPATCHABLE = {
+    "ComfyFluxWrapper": "Nunchaku's quantized FLUX computes RoPE inside its own fused kernels and does not run "
+    "ComfyUI's model wrappers, so DyPE cannot reach its positions",
+    "ComfyFlux2Wrapper": "Nunchaku's quantized Flux.2 computes RoPE inside its own fused kernels and does not run "
+    "ComfyUI's model wrappers, so DyPE cannot reach its positions",
+}
+
+
 def supported() -> str:
     """The supported families, for messages."""
     return "; ".join(f"{f.name} ({f.members})" for f in FAMILIES)
@@ -101,7 +110,7 @@ def detect(diffusion_model: Any, embedder_at: Callable[[str], Any]) -> tuple[Fam
                 family.layout, axes_dim=tuple(int(d) for d in axes_dim), theta=float(embedder.theta), patch=patch
             )
             return family, layout
+    reason = UNPATCHABLE.get(type(diffusion_model).__name__, "it is not a rotary-position transformer DyPE knows")
     raise UnsupportedModel(
-        f"DyPE cannot patch {type(diffusion_model).__name__} ({name}): it is not a rotary-position "
-        f"transformer DyPE knows. Supported families: {supported()}."
+        f"DyPE cannot patch {type(diffusion_model).__name__} ({name}): {reason}. Supported families: {supported()}."
     )

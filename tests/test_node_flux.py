@@ -306,6 +306,17 @@ def test_unsupported_models_are_named_with_the_supported_families(models):
         DyPE.execute(other)
 
 
+def test_nunchaku_flux_is_named_and_refused_with_the_reason(models):
+    class ComfyFluxWrapper(torch.nn.Module):  # ComfyUI-nunchaku's diffusion model, by its class name
+        pass
+
+    other = models["flux"].clone()
+    other.add_object_patch("diffusion_model", ComfyFluxWrapper())
+    with pytest.raises(UnsupportedModel, match="cannot patch ComfyFluxWrapper .*Nunchaku's quantized FLUX computes "
+                                               "RoPE inside its own fused kernels.*Supported families: FLUX.1"):
+        DyPE.execute(other)
+
+
 def test_time_shift_needs_flux_sampling(models):
     other = models["flux"].clone()
     other.add_object_patch("model_sampling", torch.nn.Module())

@@ -37,6 +37,7 @@ SHIPPED = {
     "flux2_dev_4096.json",
     "flux1_kontext_edit_2k.json",
     "flux1_ab_dype_vs_off.json",
+    "flux1_ab_two_pass_1024_to_2048.json",
 }
 #: Frontend-only nodes: not in the server's registry, never executed.
 NOTES = {"Note", "MarkdownNote"}
@@ -47,6 +48,7 @@ CORE = {
     "KSamplerAdvanced", "BasicGuider", "CFGGuider", "RandomNoise", "KSamplerSelect", "BasicScheduler",
     "Flux2Scheduler", "SamplerCustomAdvanced", "VAEDecode", "VAEDecodeTiled", "VAEEncode", "SaveImage",
     "PreviewImage", "LoadImage", "FluxKontextImageScale", "ReferenceLatent", "ModelSamplingFlux", "ImageScale",
+    "LatentUpscaleBy",
 }
 ALLOWED = CORE | NOTES | {"DyPE"}
 #: Nodes making the latent to be sampled: their first two widgets are width and height.
@@ -415,6 +417,25 @@ def test_ab_workflow_compares_dype_with_off_on_the_same_seed():
     assert len(saves) == 2 and saves[0]["widgets_values"] != saves[1]["widgets_values"]
     branch = [upstream(workflow, node) & {node["id"] for node in dypes} for node in saves]
     assert all(len(found) == 1 for found in branch) and branch[0] != branch[1], "one image per branch"
+
+
+def test_two_pass_workflow_upscales_and_resamples_with_the_same_dype_model():
+    workflow = load(WORKFLOWS / "flux1_ab_two_pass_1024_to_2048.json")
+    dypes = of_type(workflow, "DyPE")
+    assert sorted(node["widgets_values"][0] for node in dypes)[1] == "off" and len(dypes) == 2
+    assert dypes[0]["widgets_values"][1:] == dypes[1]["widgets_values"][1:], "only the method should differ"
+    upscales = of_type(workflow, "LatentUpscaleBy")
+    assert len(upscales) == 2 and all(node["widgets_values"][1] == 2.0 for node in upscales)
+    schedulers = of_type(workflow, "BasicScheduler")
+    assert len(schedulers) == 2 and all(node["widgets_values"][2] == 0.5 for node in schedulers)
+    dype_ids = {node["id"] for node in dypes}
+    for first in of_type(workflow, "KSampler"):
+        assert source(workflow, first, "model")[0]["id"] in dype_ids
+    for scheduler in schedulers:  # pass 2's schedule comes from the same DyPE model as pass 1
+        assert source(workflow, scheduler, "model")[0]["id"] in dype_ids
+    for upscale in upscales:
+        assert source(workflow, upscale, "samples")[0]["type"] == "KSampler"
+    assert all(node["type"] == "VAEDecodeTiled" for node in workflow["nodes"] if node["type"].startswith("VAEDecode"))
 
 
 # ------------------------------------------------------------------------ against the real host
