@@ -8,29 +8,15 @@ import torch
 from comfy.model_base import build_flux_patcher
 from comfy.model_management import load_models_gpu
 from comfy.sample import sample as host_sample
-from comfy_api.latest._standin import run_node
 from comfyui_dype.dype_core import FLUX1, FLUX2, DyPESettings, build_table
 from comfyui_dype.dype_core import frequencies as freqs
-from comfyui_dype.nodes.dype_node import DyPE
+from dype_helpers import BASE, dype, record_tables
 from host_recipe import host_table
-
-BASE = 256
 
 
 @pytest.fixture(scope="module")
 def flux():
     return build_flux_patcher("flux", seed=0)
-
-
-def dype(model, **inputs):
-    return run_node(DyPE, model=model, **({"base_resolution": BASE} | inputs))[0]
-
-
-def record_tables(model):
-    tables = []
-    model.get_model_object("diffusion_model.pe_embedder").register_forward_hook(
-        lambda module, args, out: tables.append((args[0].clone(), out.clone())))
-    return tables
 
 
 def sample(model, px, *, refs=(), method=None, channels=16, steps=2, text=8):

@@ -20,11 +20,11 @@ from comfyui_dype.nodes.dype_node import METHODS, DyPE
 from comfyui_dype.nodes.embedder import DyPEEmbedder
 from comfyui_dype.nodes.families import UnsupportedModel
 from comfyui_dype.nodes.time_shift import reshift
+from dype_helpers import BASE, dype, record_tables
 from host_recipe import host_table
 
 CHANNELS = {"flux": 16, "flux2": 128, "chroma": 16}
 LATENT_PX = {"flux": 8, "flux2": 16, "chroma": 8}
-BASE = 256  # base_resolution used by most tests, so "above the base" is cheap: 16 tokens a side
 
 
 @pytest.fixture(scope="module")
@@ -53,17 +53,6 @@ def sample(model, kind, px, *, cfg=2.0, steps=3, scheduler="simple", sampler="eu
     noise = torch.randn(latent.shape, generator=torch.Generator().manual_seed(42))
     return host_sample(model, noise, steps, cfg, sampler, scheduler, positive, negative, latent,
                        denoise=denoise, disable_pbar=True, seed=42)
-
-
-def dype(model, **inputs):
-    return run_node(DyPE, model=model, **({"base_resolution": BASE} | inputs))[0]
-
-
-def record_tables(model):
-    tables = []
-    model.get_model_object("diffusion_model.pe_embedder").register_forward_hook(
-        lambda module, args, out: tables.append((args[0].clone(), out.clone())))
-    return tables
 
 
 def test_schema_every_input_has_a_default_and_a_tooltip():

@@ -447,12 +447,7 @@ def main() -> int:
     options = parser.parse_args()
     if not options.comfyui:
         parser.error("--comfyui or COMFYUI_PATH is required")
-    try:
-        summary = run(options)
-    except Exception as error:  # the server is already stopped; report instead of a traceback
-        summary = {"ok": False, "errors": [f"{type(error).__name__}: {error}"]}
-    print(json.dumps(summary), flush=True)
-    return 0 if summary["ok"] else 1
+    return server_run.report(run, options)
 
 
 if __name__ == "__main__":

@@ -576,6 +576,11 @@ def main() -> int:
     options = parser.parse_args()
     if not options.comfyui:
         parser.error("--comfyui or COMFYUI_PATH is required")
+    return report(run, options)
+
+
+def report(run, options: argparse.Namespace) -> int:
+    """Run ``run(options)``, print its JSON summary as the last line, return the exit status."""
     try:
         summary = run(options)
     except Exception as error:  # the server is already stopped; report instead of a traceback
