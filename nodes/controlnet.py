@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from .context import CONTROL_STEP
-from .embedder import DyPEEmbedder
+from .embedder import DyPEEmbedder, host_embedder
 from .families import class_name
 
 #: Control models whose rotary embedder DyPE patches: class -> embedder path on the model.
@@ -48,9 +48,7 @@ def with_dype(control: Any, copies: dict[int, Any]) -> Any:
     copy.set_previous_controlnet(previous)
     if path is not None:
         patcher = control.control_model_wrapped.clone()
-        original = patcher.get_model_object(path)
-        original = original.original if isinstance(original, DyPEEmbedder) else original
-        patcher.add_object_patch(path, DyPEEmbedder(original, CONTROL_STEP))
+        patcher.add_object_patch(path, DyPEEmbedder(host_embedder(patcher.get_model_object(path)), CONTROL_STEP))
         copy.control_model_wrapped = patcher
     copies[id(control)] = copy
     return copy

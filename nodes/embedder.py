@@ -74,3 +74,8 @@ class DyPEEmbedder(torch.nn.Module):
     def _build(ids: torch.Tensor, step: Step) -> torch.Tensor:
         image = freqs.dype(step.layout, step.settings, step.scales, step.t, math_device(ids.device))
         return build_table(ids, step.layout, image, image_tokens=step.image, head_axis=step.head_axis)
+
+
+def host_embedder(embedder: torch.nn.Module) -> torch.nn.Module:
+    """The host's own embedder, looking through a DyPE patch applied earlier."""
+    return embedder.original if isinstance(embedder, DyPEEmbedder) else embedder

@@ -1,4 +1,4 @@
-"""Installing DyPE on a MODEL: one clone, two object patches, two keyed wrappers.
+"""Installing DyPE on a MODEL: one clone, up to two object patches, three keyed wrappers.
 
 - object patch of the family's rotary embedder with a ``DyPEEmbedder`` (no state);
 - object patch of ``model_sampling`` when the time-shift policy pins ``mu``;
@@ -23,7 +23,7 @@ from ..dype_core import DyPESettings, Plan, RotaryLayout, TableCache, plan, sigm
 from . import time_shift
 from .context import CONTROL_STEP, RUN, STEP, Run, Step
 from .controlnet import patch_run_controls
-from .embedder import DyPEEmbedder
+from .embedder import DyPEEmbedder, host_embedder
 from .families import Family, detect
 from .readout import report
 
@@ -176,8 +176,8 @@ def apply_dype(
         )
     if base_resolution < 0:
         raise ValueError(f"base_resolution must be 0 (the model's own) or a size in pixels, got {base_resolution}")
-    family, layout = detect(model.get_model_object("diffusion_model"), lambda path: _original_embedder(model, path))
-    original = _original_embedder(model, family.embedder)
+    family, layout = _detect(model)
+    original = host_embedder(model.get_model_object(family.embedder))
     if base_resolution:
         layout = layout.with_base_resolution(base_resolution)
 
@@ -203,10 +203,9 @@ def apply_dype(
     return patched
 
 
-def _original_embedder(model: Any, path: str) -> Any:
-    """The host's embedder at ``path``, looking through a DyPE patch applied earlier."""
-    embedder = model.get_model_object(path)
-    return embedder.original if isinstance(embedder, DyPEEmbedder) else embedder
+def _detect(model: Any) -> tuple[Family, RotaryLayout]:
+    """The family and layout of ``model``, read from the host's own embedder."""
+    return detect(model.get_model_object("diffusion_model"), lambda path: host_embedder(model.get_model_object(path)))
 
 
 def patch_of(model: Any) -> Patch:
@@ -214,5 +213,5 @@ def patch_of(model: Any) -> Patch:
     installed = model.get_wrappers(DIFFUSION_MODEL, WRAPPER_KEY)
     if installed:
         return installed[-1].patch
-    family, layout = detect(model.get_model_object("diffusion_model"), lambda path: _original_embedder(model, path))
+    family, layout = _detect(model)
     return Patch(family=family, layout=layout, settings=DyPESettings(), time_shift="model")
