@@ -121,3 +121,27 @@ def test_post_input_patches_rewrite_ids_before_dype_sees_them(flux):
     expected = build_table(ids, layout, freqs.dype(layout, DyPESettings(), (1.0, 2.0, 2.0), 1.0),
                            image_tokens=slice(8, 8 + 32 * 32))
     assert torch.equal(table, expected)
+
+
+def test_torch_compile_keeps_the_table_following_sigma_without_recompiling(flux):
+    """Dynamo traces the diffusion model with its wrapper chain, as core's TorchCompileModel does."""
+    import torch._dynamo
+
+    patched = dype(flux)
+    tables = []
+    keep = torch.compiler.disable(lambda module, args, out: tables.append(out.clone()))  # not traced itself
+    patched.get_model_object("diffusion_model.pe_embedder").register_forward_hook(keep)
+    eager = sample(patched, 512, steps=3)
+    compiled = patched.clone()
+    compiled.add_object_patch("diffusion_model", torch.compile(patched.model.diffusion_model, backend="eager"))
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
+    out = sample(compiled, 512, steps=3)
+    assert len(tables) == 6 and all(torch.equal(a, b) for a, b in zip(tables[:3], tables[3:]))
+    assert not torch.equal(tables[3], tables[5]) and torch.allclose(out, eager, rtol=1e-5, atol=1e-6)
+    sample(compiled, 512, steps=6)  # settles guards unrelated to DyPE (the stand-in's requires_grad)
+    assert len(tables) == 12 and not torch.equal(tables[6], tables[11])
+    graphs = torch._dynamo.utils.counters["stats"]["unique_graphs"]
+    sample(compiled, 512, steps=12)
+    assert len(tables) == 24 and not torch.equal(tables[12], tables[23])
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == graphs  # 12 new sigmas, no new graph

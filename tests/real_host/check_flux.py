@@ -284,14 +284,13 @@ def _():
     compiled = TorchCompileModel.execute(patched, "inductor").result[0]
     torch._dynamo.utils.counters.clear()
     out = sample(compiled, "flux1", 512, cfg=1.0, steps=4)
-    first = dict(torch._dynamo.utils.counters["stats"])
     assert len(tables) == 8 and all(torch.equal(a, b) for a, b in zip(tables[:4], tables[4:]))
     assert not torch.equal(tables[4], tables[7])
     assert torch.allclose(out, eager, rtol=1e-4, atol=1e-5), (out - eager).abs().max()
-    sample(compiled, "flux1", 512, cfg=1.0, steps=8)
-    recompiles = sum(torch._dynamo.utils.counters["recompiles"].values())
+    sample(compiled, "flux1", 512, cfg=1.0, steps=6)  # settles guards unrelated to DyPE
     graphs = dict(torch._dynamo.utils.counters["stats"])["unique_graphs"]
-    assert recompiles == 0 and graphs <= first["unique_graphs"] + 8
+    sample(compiled, "flux1", 512, cfg=1.0, steps=12)
+    assert dict(torch._dynamo.utils.counters["stats"])["unique_graphs"] == graphs  # new sigmas, no new graph
 
 
 comfy.model_management.unload_all_models()
