@@ -38,6 +38,11 @@ class AxisStep:
         """Shortest and longest effective wavelength ``2 pi / w'_i``, in tokens."""
         return 2 * math.pi / max(self.omega), 2 * math.pi / min(self.omega)
 
+    @property
+    def changed(self) -> int:
+        """Pairs whose frequency differs from plain RoPE (interpolated or blended)."""
+        return sum(abs(r - 1.0) > CHANGED for r in self.ratio)
+
     def bands(self) -> dict[str, int]:
         """Pairs per band: untouched, interpolated (``w' <= w / s``), blended, and extrapolated.
 
@@ -45,7 +50,7 @@ class AxisStep:
         base length, where it made less than one turn: those phases were never seen in
         training. Untouched high-frequency pairs turned fully in training and are not.
         """
-        untouched = sum(abs(r - 1.0) <= CHANGED for r in self.ratio)
+        untouched = len(self.ratio) - self.changed
         interpolated = sum(abs(r - 1.0) > CHANGED and r * self.scale <= 1.0 + CHANGED for r in self.ratio)
         extrapolated = 0
         for w_new, r in zip(self.omega, self.ratio):

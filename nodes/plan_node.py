@@ -10,6 +10,7 @@ from comfy_api.latest import io
 
 from ..dype_core.chart import render_rgb
 from .patch import patch_of
+from .time_shift import describe
 
 
 def _grid(patch: Any, latent: dict | None, width: int, height: int) -> tuple[int, int]:
@@ -73,7 +74,6 @@ class DyPEPlan(io.ComfyNode):
                 f"DyPE Plan: the sigmas hold {sigmas.numel()} value(s); a schedule needs at least two (steps + 1)"
             )
         _, result, mu = patch.run_plan(grid, sigmas.flatten(), sampling)
-        shift = "the model's own sampling (no mu)" if mu is None else f"mu {mu:.4g} ({patch.time_shift})"
-        table = f"time shift: {shift}\n{result.table()}"
+        table = f"time shift: {describe(mu, patch.time_shift)}\n{result.table()}"
         chart = torch.from_numpy(render_rgb(result)).float().div(255.0).unsqueeze(0)
         return io.NodeOutput(chart, table)

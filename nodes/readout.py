@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from ..dype_core import Plan
+from .time_shift import describe
 
 log = logging.getLogger("DyPE")
 
@@ -19,8 +20,8 @@ EVENT = "dype.readout"
 
 def readout(plan: Plan, node_id: str | None, mu: float | None, time_shift: str) -> dict[str, Any]:
     """A plan as a small JSON-able dict: the readout's text and its chart's data."""
-    bands = [[step.axes[a].bands()["interpolated"] + step.axes[a].bands()["blended"] for step in plan.steps]
-             for a in range(len(plan.steps[0].axes))] if plan.steps else []
+    axes = range(len(plan.steps[0].axes)) if plan.steps else ()
+    changed = [[step.axes[a].changed for step in plan.steps] for a in axes]
     return {
         "node": node_id,
         "model": plan.layout.name,
@@ -37,7 +38,7 @@ def readout(plan: Plan, node_id: str | None, mu: float | None, time_shift: str) 
         "t": [round(s.t, 4) for s in plan.steps],
         "kappa": [round(s.kappa, 4) for s in plan.steps],
         "pairs": len(plan.steps[0].axes[0].ratio) if plan.steps else 0,
-        "changed": bands,
+        "changed": changed,
     }
 
 
@@ -51,8 +52,7 @@ def _prompt_server() -> Any | None:
 
 def report(plan: Plan, node_id: str | None, mu: float | None, time_shift: str) -> None:
     """Log the run's plan and send its readout to the queuing browser tab, if there is one."""
-    shift = "model's own, no mu" if mu is None else f"mu {mu:.3g} ({time_shift})"
-    log.info("DyPE: %s; time shift %s", plan.summary(), shift)
+    log.info("DyPE: %s; time shift %s", plan.summary(), describe(mu, time_shift))
     instance = _prompt_server()
     client = getattr(instance, "client_id", None)
     if instance is None or client is None or node_id is None:

@@ -58,3 +58,8 @@ def run_mu(policy: str, sampling: Any, image_tokens: int) -> float | None:
     if policy == "linear":
         return linear_mu(image_tokens)
     return float(sampling.shift) if flux_sampling(sampling) else None
+
+
+def describe(mu: float | None, policy: str) -> str:
+    """The run's time shift in words, for the log line and the plan table."""
+    return "the model's own sampling (no mu)" if mu is None else f"mu {mu:.4g} ({policy})"
