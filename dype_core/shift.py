@@ -15,13 +15,14 @@ def flux_time_shift(mu: float, t: float) -> float:
     return math.exp(mu) / (math.exp(mu) + (1.0 / t - 1.0))
 
 
-def linear_mu(image_tokens: int) -> float:
+def linear_mu(image_tokens: float, base_tokens: float = 4096.0, base_mu: float = 1.15) -> float:
     """``mu`` linear in the image token count, as ComfyUI's ``ModelSamplingFlux`` node sets it.
 
-    3.23 at 2048^2 px and 11.55 at 4096^2 px on FLUX.1 (DYPE-MATH.md, "Time shift").
+    3.23 at 2048^2 px and 11.55 at 4096^2 px on FLUX.1 (DYPE-MATH.md, "Time shift"). Another
+    model keeps the slope, anchored at its own ``base_mu`` at its ``base_tokens``.
     """
     (x0, y0), (x1, y1) = LINEAR_MU_POINTS
-    return y0 + (y1 - y0) * (image_tokens - x0) / (x1 - x0)
+    return base_mu + (y1 - y0) * (image_tokens - base_tokens) / (x1 - x0)
 
 
 def simple_schedule(steps: int, mu: float) -> list[float]:

@@ -10,27 +10,32 @@ neither unless the host copies the context, and then it gets the same values.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 from ..dype_core import DyPESettings, RotaryLayout, TableCache
+from .tokens import Locator
 
 
 @dataclass(frozen=True)
 class Step:
     """One forward call of a DyPE-patched model above its base resolution.
 
-    ``image`` is the main image's token range in the ids (negative bounds count from the
-    end: a ControlNet puts the image last); ``grid`` is its ``(rows, cols)``.
+    ``tokens`` finds the main image's tokens in an embedder call; they are ``frames`` grids
+    of ``(rows, cols)``. With ``exact_ids`` their row and column ids are rebuilt in float32
+    from the grid, the first token at ``origin(rows, cols)``.
     """
 
     layout: RotaryLayout
     settings: DyPESettings
     t: float
     scales: tuple[float, ...]
+    frames: int
     grid: tuple[int, int]
-    image: slice
-    exact_image_ids: bool
+    tokens: Locator
+    exact_ids: bool
+    origin: Callable[[int, int], tuple[int, int]]
     head_axis: int
 
 

@@ -12,17 +12,19 @@ from ..dype_core.table import math_device
 from .context import RUN, STEP, Step
 
 
-def exact_image_ids(ids: torch.Tensor, step: Step) -> torch.Tensor:
+def exact_image_ids(ids: torch.Tensor, image: slice, step: Step) -> torch.Tensor:
     """``ids`` in float32 with the main image's rows and columns rebuilt exactly from the grid.
 
     For models that form image ids in their own dtype: bf16 holds integers exactly only up
-    to 256, so a 4096 px FLUX image (256 tokens a side) would already be off by one.
+    to 256, so a 4096 px FLUX image (256 tokens a side) would already be off by one. Other
+    axes (time, reference index) keep their values.
     """
     exact = ids.to(torch.float32, copy=True)
     rows, cols = step.grid
-    image = exact[:, step.image].view(ids.shape[0], rows, cols, ids.shape[-1])
-    image[..., step.layout.row_axis] = torch.arange(rows, dtype=torch.float32, device=ids.device)[:, None]
-    image[..., step.layout.col_axis] = torch.arange(cols, dtype=torch.float32, device=ids.device)[None, :]
+    row0, col0 = step.origin(rows, cols)
+    grids = exact[:, image].view(ids.shape[0], step.frames, rows, cols, ids.shape[-1])
+    grids[..., step.layout.row_axis] = torch.arange(row0, row0 + rows, dtype=torch.float32, device=ids.device)[:, None]
+    grids[..., step.layout.col_axis] = torch.arange(col0, col0 + cols, dtype=torch.float32, device=ids.device)
     return exact
 
 
@@ -31,8 +33,9 @@ class DyPEEmbedder(torch.nn.Module):
 
     Inside a DyPE call (its context variable set: ``STEP`` for the diffusion model,
     ``CONTROL_STEP`` for a ControlNet) it builds the table with the step's DyPE frequencies
-    for the main image's tokens and the host's plain RoPE for every other token. Anywhere
-    else it is the original embedder. It holds no parameters or buffers.
+    for the main image's tokens and the host's plain RoPE for every other token. A call
+    without main-image tokens (a caption segment), and any call outside DyPE, gets the
+    original embedder's table. It holds no parameters or buffers.
     """
 
     def __init__(self, original: torch.nn.Module, step: ContextVar[Step | None] = STEP) -> None:
@@ -52,28 +55,21 @@ class DyPEEmbedder(torch.nn.Module):
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         step = self.step.get()
-        if step is None:
+        image = None if step is None else step.tokens.locate(ids)
+        if image is None:
             return self.original(ids)
-        rows, cols = step.grid
-        start, stop, _ = step.image.indices(ids.shape[1]) if ids.ndim == 3 else (0, 0, 1)
-        if ids.ndim != 3 or stop - start != rows * cols:
-            raise RuntimeError(
-                f"DyPE expected ids [batch, tokens, axes] holding {rows}x{cols} image tokens "
-                f"at {step.image}, but the embedder got ids of shape {list(ids.shape)}. "
-                "Another patch may have changed the model's token layout."
-            )
-        if step.exact_image_ids:
-            ids = exact_image_ids(ids, step)
+        if step.exact_ids:
+            ids = exact_image_ids(ids, image, step)
         run = RUN.get()
         if run is None:
-            return self._build(ids, step)
-        key = (step.layout, step.settings, step.t, step.scales, step.image.start, step.image.stop, step.head_axis)
-        return run.cache.get_or_build(key, ids, lambda: self._build(ids, step))
+            return self._build(ids, image, step)
+        key = (step.layout, step.settings, step.t, step.scales, image.start, image.stop, step.head_axis)
+        return run.cache.get_or_build(key, ids, lambda: self._build(ids, image, step))
 
     @staticmethod
-    def _build(ids: torch.Tensor, step: Step) -> torch.Tensor:
-        image = freqs.dype(step.layout, step.settings, step.scales, step.t, math_device(ids.device))
-        return build_table(ids, step.layout, image, image_tokens=step.image, head_axis=step.head_axis)
+    def _build(ids: torch.Tensor, image: slice, step: Step) -> torch.Tensor:
+        frequencies = freqs.dype(step.layout, step.settings, step.scales, step.t, math_device(ids.device))
+        return build_table(ids, step.layout, frequencies, image_tokens=image, head_axis=step.head_axis)
 
 
 def host_embedder(embedder: torch.nn.Module) -> torch.nn.Module:

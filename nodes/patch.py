@@ -1,10 +1,12 @@
-"""Installing DyPE on a MODEL: one clone, up to two object patches, three keyed wrappers.
+"""Installing DyPE on a MODEL: one clone, up to two object patches, up to three keyed wrappers.
 
 - object patch of the family's rotary embedder with a ``DyPEEmbedder`` (no state);
-- object patch of ``model_sampling`` when the time-shift policy pins ``mu``;
-- a ``DIFFUSION_MODEL`` wrapper that reads the sigma and the latent's token grid of each
-  forward call and hands them to the embedder through ``context.STEP``;
-- a ``CALC_COND_BATCH`` wrapper that does the same for ControlNets (``controlnet.py``);
+- object patch of ``model_sampling`` when the time-shift policy pins the shift;
+- a wrapper at the family's hook (``DIFFUSION_MODEL``, or ``APPLY_MODEL`` for models whose
+  forward runs no wrappers) that reads the sigma and the latent's token grid of each model
+  call and hands them to the embedder through ``context.STEP``;
+- for families with ControlNets, a ``CALC_COND_BATCH`` wrapper that does the same for them
+  (``controlnet.py``);
 - an ``OUTER_SAMPLE`` wrapper that scopes a table cache to the sampling run, gives the run's
   FLUX ControlNets DyPE, re-shifts the schedule for the ``linear`` policy, and reports the
   run's plan once (log and readout).
@@ -24,14 +26,17 @@ from . import time_shift
 from .context import CONTROL_STEP, RUN, STEP, Run, Step
 from .controlnet import patch_run_controls
 from .embedder import DyPEEmbedder, host_embedder
-from .families import Family, detect
+from .families import Call, Family, detect
+from .families.family import last
 from .readout import report
+from .tokens import Locator
 
 #: The key of DyPE's wrappers; applying DyPE again replaces them rather than stacking.
 WRAPPER_KEY = "dype"
 OUTER_SAMPLE = "outer_sample"
 CALC_COND_BATCH = "calc_cond_batch"
 DIFFUSION_MODEL = "diffusion_model"
+APPLY_MODEL = "apply_model"
 
 
 @dataclass(frozen=True)
@@ -44,25 +49,25 @@ class Patch:
     time_shift: str
     node_id: str | None = None
 
-    def grid(self, latent: torch.Tensor) -> tuple[int, int]:
-        """The main image's ``(rows, cols)`` token grid for a latent ``[..., H, W]``."""
-        return self.layout.tokens(latent.shape[-2]), self.layout.tokens(latent.shape[-1])
+    def geometry(self, latent: torch.Tensor) -> tuple[int, tuple[int, int]]:
+        """``(frames, (rows, cols))`` of the main image for a latent."""
+        return self.family.geometry(latent, self.layout)
 
     def run_plan(
         self, grid: tuple[int, int], sigmas: torch.Tensor, sampling: Any
     ) -> tuple[torch.Tensor, Plan, float | None]:
         """The run's sigmas (re-shifted for ``linear``), its plan and its ``mu``, for ``grid``."""
         rows, cols = grid
-        mu = time_shift.run_mu(self.time_shift, sampling, rows * cols)
+        mu = time_shift.run_mu(self.time_shift, sampling, rows * cols, self.family)
         if self.time_shift == "linear":
-            sigmas = time_shift.reshift(sigmas, float(sampling.shift), mu)
+            sigmas = time_shift.reshift(sigmas, time_shift.sampling_mu(sampling), mu)
         px = self.layout.px_per_token
         schedule = sigmas.detach().float().cpu()
         return sigmas, plan(self.layout, cols * px, rows * px, schedule, self.settings, self.family.sigma_max), mu
 
-    def step(self, grid: tuple[int, int], sigmas: Any, image: slice, exact_image_ids: bool) -> Step | None:
-        """The ``Step`` of a call on ``grid`` at ``sigmas``; ``None`` at or below the base size."""
-        scales = self.scales(grid)
+    def step(self, call: Call, sigmas: Any, tokens: Locator, exact_ids: bool) -> Step | None:
+        """The ``Step`` of ``call`` at ``sigmas``; ``None`` at or below the base size."""
+        scales = self.scales(call.grid)
         if max(scales) == 1.0:
             return None
         if sigmas is None:
@@ -75,9 +80,11 @@ class Patch:
             settings=self.settings,
             t=sigma_to_t(float(sigmas.max()), self.family.sigma_max),
             scales=scales,
-            grid=grid,
-            image=image,
-            exact_image_ids=exact_image_ids,
+            frames=call.frames,
+            grid=call.grid,
+            tokens=tokens,
+            exact_ids=exact_ids,
+            origin=self.family.origin,
             head_axis=self.family.head_axis,
         )
 
@@ -100,18 +107,22 @@ def _within(context: Any, step: Step | None, call: Any, *args: Any, **kwargs: An
 
 
 @dataclass(frozen=True)
-class DiffusionModelWrapper:
-    """Sets ``STEP`` for one forward call above the base resolution; below it, does nothing."""
+class ModelCallWrapper:
+    """Sets ``STEP`` for one model call above the base resolution; below it, does nothing.
+
+    Installed as the family's hook (``DIFFUSION_MODEL`` or ``APPLY_MODEL``), where the
+    sigma and the latent of the call are at hand.
+    """
 
     patch: Patch
 
     def __call__(self, executor: Any, *args: Any, **kwargs: Any) -> Any:
-        patch = self.patch
-        grid = patch.grid(args[0] if args else kwargs["x"])
-        options = patch.family.transformer_options(args, kwargs)
-        text = patch.family.text_tokens(args, kwargs)
-        image = slice(text, text + grid[0] * grid[1])
-        step = patch.step(grid, options.get("sigmas"), image, patch.family.exact_image_ids)
+        family = self.patch.family
+        latent = args[0] if args else kwargs["x"]
+        frames, grid = self.patch.geometry(latent)
+        call = Call(args=args, kwargs=kwargs, hook=family.hook, frames=frames, grid=grid)
+        sigmas = family.hook.sigmas(args, kwargs)
+        step = self.patch.step(call, sigmas, family.image(call), family.exact_ids)
         return _within(STEP, step, executor, *args, **kwargs)
 
 
@@ -127,8 +138,9 @@ class ControlStepWrapper:
 
     def __call__(self, executor: Any, model: Any, conds: Any, x_in: torch.Tensor, timestep: torch.Tensor,
                  *args: Any, **kwargs: Any) -> Any:
-        grid = self.patch.grid(x_in)
-        step = self.patch.step(grid, timestep, slice(-grid[0] * grid[1], None), exact_image_ids=True)
+        frames, grid = self.patch.geometry(x_in)
+        call = Call(args=(x_in,), kwargs={}, hook=self.patch.family.hook, frames=frames, grid=grid)
+        step = self.patch.step(call, timestep, last(call), exact_ids=True)
         return _within(CONTROL_STEP, step, executor, model, conds, x_in, timestep, *args, **kwargs)
 
 
@@ -145,7 +157,7 @@ class OuterSampleWrapper:
         patch_run_controls(guider.conds)
         sampling = guider.model_patcher.get_model_object("model_sampling")
         if sigmas.numel() >= 2:
-            sigmas, run, mu = patch.run_plan(patch.grid(noise), sigmas, sampling)
+            sigmas, run, mu = patch.run_plan(patch.geometry(noise)[1], sigmas, sampling)
             report(run, patch.node_id, mu, patch.time_shift)
         token = RUN.set(Run(cache=TableCache()))
         try:
@@ -183,7 +195,7 @@ def apply_dype(
 
     sampling = model.get_model_object("model_sampling")
     if time_shift_policy != "model":
-        time_shift.require_flux_sampling(sampling, time_shift_policy)
+        time_shift.require_shift_sampling(sampling, time_shift_policy)
     patched = model.clone()
     patched.add_object_patch(family.embedder, DyPEEmbedder(original))
     if time_shift_policy in ("base", "custom"):
@@ -192,13 +204,12 @@ def apply_dype(
         patched.add_object_patch("model_sampling", pinned)
 
     patch = Patch(family=family, layout=layout, settings=settings, time_shift=time_shift_policy, node_id=node_id)
-    wrappers = (
-        (OUTER_SAMPLE, OuterSampleWrapper(patch)),
-        (CALC_COND_BATCH, ControlStepWrapper(patch)),
-        (DIFFUSION_MODEL, DiffusionModelWrapper(patch)),
-    )
-    for kind, wrapper in wrappers:
+    wrappers = {OUTER_SAMPLE: OuterSampleWrapper(patch), family.hook.kind: ModelCallWrapper(patch)}
+    if family.controlnets:
+        wrappers[CALC_COND_BATCH] = ControlStepWrapper(patch)
+    for kind in (OUTER_SAMPLE, CALC_COND_BATCH, DIFFUSION_MODEL, APPLY_MODEL):
         patched.remove_wrappers_with_key(kind, WRAPPER_KEY)
+    for kind, wrapper in wrappers.items():
         patched.add_wrapper_with_key(kind, WRAPPER_KEY, wrapper)
     return patched
 
@@ -210,7 +221,7 @@ def _detect(model: Any) -> tuple[Family, RotaryLayout]:
 
 def patch_of(model: Any) -> Patch:
     """The DyPE patch on ``model``, or the one the DyPE node's defaults would install on it."""
-    installed = model.get_wrappers(DIFFUSION_MODEL, WRAPPER_KEY)
+    installed = model.get_wrappers(OUTER_SAMPLE, WRAPPER_KEY)
     if installed:
         return installed[-1].patch
     family, layout = _detect(model)

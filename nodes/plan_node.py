@@ -18,7 +18,7 @@ def _grid(patch: Any, latent: dict | None, width: int, height: int) -> tuple[int
         samples = latent.get("samples") if isinstance(latent, dict) else None
         if not isinstance(samples, torch.Tensor) or samples.ndim < 4:
             raise ValueError("DyPE Plan: the LATENT input holds no latent image ('samples' [batch, channels, h, w])")
-        return patch.grid(samples)
+        return patch.geometry(samples)[1]
     if width <= 0 or height <= 0:
         raise ValueError("DyPE Plan: connect a LATENT, or set width and height (pixels) above 0")
     return patch.layout.grid_for_pixels(width, height)

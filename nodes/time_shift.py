@@ -1,10 +1,13 @@
-"""The time-shift policy: which ``mu`` FLUX's shifted schedule uses at high resolution.
+"""The time-shift policy: which shift the model's flow schedule uses at high resolution.
 
-``model`` keeps the model's own sampling (a ``ModelSamplingFlux`` node upstream included);
-``base`` pins the family's base ``mu`` (1.15 on FLUX.1, as the DyPE paper's experiments);
-``custom`` pins a given ``mu``; ``linear`` uses ComfyUI's linear-in-tokens ``mu`` for the
-latent being sampled. Fixed values are an object patch of ``model_sampling``; ``linear``
-depends on the latent, so the run's sigmas are re-shifted when sampling starts.
+Shifted flow models sample ``sigma = s t / (1 + (s - 1) t)``: FLUX's ``ModelSamplingFlux``
+writes the shift as ``mu = log s``, the discrete-flow models (Lumina, Z-Image, HiDream, Wan,
+Hunyuan...) as ``s`` itself. Policies speak ``mu`` for both. ``model`` keeps the model's own
+sampling (a sampling node upstream included); ``base`` pins the family's own ``mu`` (1.15 on
+FLUX.1, as the DyPE paper's experiments); ``custom`` pins a given ``mu``; ``linear`` raises
+``mu`` linearly in image tokens (ComfyUI's FLUX rule, anchored at the family's base). Fixed
+values are an object patch of ``model_sampling``; ``linear`` depends on the latent, so the
+run's sigmas are re-shifted when sampling starts.
 """
 
 from __future__ import annotations
@@ -19,28 +22,45 @@ from ..dype_core import linear_mu
 POLICIES = ("model", "base", "linear", "custom")
 
 
-def flux_sampling(sampling: Any) -> bool:
-    """Whether ``sampling`` is a FLUX-shifted flow (``sigma = e^mu / (e^mu + 1/t - 1)``)."""
-    return any(cls.__name__ == "ModelSamplingFlux" for cls in type(sampling).__mro__)
+def _kind(sampling: Any) -> str | None:
+    names = {cls.__name__ for cls in type(sampling).__mro__}
+    if "ModelSamplingFlux" in names:
+        return "flux"
+    if "ModelSamplingDiscreteFlow" in names:
+        return "discrete_flow"
+    return None
 
 
-def require_flux_sampling(sampling: Any, policy: str) -> None:
-    if not flux_sampling(sampling):
+def sampling_mu(sampling: Any) -> float | None:
+    """The shift of ``sampling`` as ``mu``; ``None`` for a schedule without a shift."""
+    kind = _kind(sampling)
+    if kind == "flux":
+        return float(sampling.shift)
+    if kind == "discrete_flow":
+        return math.log(float(sampling.shift))
+    return None
+
+
+def require_shift_sampling(sampling: Any, policy: str) -> None:
+    if _kind(sampling) is None:
         raise ValueError(
-            f"time_shift '{policy}' sets FLUX's mu, but this model samples with {type(sampling).__name__}, "
-            "which has no mu. Use time_shift 'model'."
+            f"time_shift '{policy}' sets the flow schedule's shift, but this model samples with "
+            f"{type(sampling).__name__}, which has none. Use time_shift 'model'."
         )
 
 
 def pinned_sampling(sampling: Any, model_config: Any, mu: float) -> Any:
-    """A new model-sampling object of ``sampling``'s own class with ``mu`` pinned."""
+    """A new model-sampling object of ``sampling``'s own class with its shift pinned to ``mu``."""
     pinned = type(sampling)(model_config)
-    pinned.set_parameters(shift=mu)
+    if _kind(sampling) == "flux":
+        pinned.set_parameters(shift=mu)
+    else:
+        pinned.set_parameters(shift=math.exp(mu), multiplier=sampling.multiplier)
     return pinned
 
 
 def reshift(sigmas: torch.Tensor, from_mu: float, to_mu: float) -> torch.Tensor:
-    """Sigmas of a FLUX schedule made with ``from_mu``, as if it had been made with ``to_mu``.
+    """Sigmas of a schedule shifted with ``from_mu``, as if it had been shifted with ``to_mu``.
 
     Shifts compose: ``shift(b, t) = shift(b - a, shift(a, t))``, so 0 and 1 stay fixed and a
     schedule's times are kept. Exact for schedulers uniform in time (simple, normal,
@@ -52,14 +72,16 @@ def reshift(sigmas: torch.Tensor, from_mu: float, to_mu: float) -> torch.Tensor:
     return torch.where(inner > 0, shifted, inner)
 
 
-def run_mu(policy: str, sampling: Any, image_tokens: int) -> float | None:
+def run_mu(policy: str, sampling: Any, image_tokens: int, family: Any) -> float | None:
     """The ``mu`` a run samples with under ``policy`` (``sampling`` is the model's, patched);
-    ``None`` when the model's own sampling has no ``mu``."""
+    ``None`` when the model's own sampling has no shift. ``linear`` is anchored at the
+    family's own ``base_mu`` at its training grid (not at a user's base resolution)."""
     if policy == "linear":
-        return linear_mu(image_tokens)
-    return float(sampling.shift) if flux_sampling(sampling) else None
+        rows, cols = family.layout.base_grid
+        return linear_mu(image_tokens, rows * cols, family.base_mu)
+    return sampling_mu(sampling)
 
 
 def describe(mu: float | None, policy: str) -> str:
     """The run's time shift in words, for the log line and the plan table."""
-    return "the model's own sampling (no mu)" if mu is None else f"mu {mu:.4g} ({policy})"
+    return "the model's own sampling (no shift)" if mu is None else f"mu {mu:.4g} ({policy})"

@@ -19,7 +19,9 @@ from comfyui_dype.nodes.context import STEP, Step
 from comfyui_dype.nodes.dype_node import METHODS, DyPE
 from comfyui_dype.nodes.embedder import DyPEEmbedder
 from comfyui_dype.nodes.families import UnsupportedModel
+from comfyui_dype.nodes.families.family import corner
 from comfyui_dype.nodes.time_shift import reshift
+from comfyui_dype.nodes.tokens import Block
 from dype_helpers import BASE, dype, record_tables
 from host_recipe import host_table
 
@@ -219,8 +221,9 @@ def test_chroma_image_positions_are_rebuilt_exactly_in_float32():
     bf16 = ids.to(torch.bfloat16)
     assert not torch.equal(bf16.float(), ids)  # 257, 259, ... are not representable in bf16
     layout = FLUX1.with_base_resolution(BASE)
-    step = Step(layout=layout, settings=DyPESettings(), t=0.5, scales=(1.0, rows / 16, 1.0), grid=(rows, cols),
-                image=slice(text, text + rows * cols), exact_image_ids=True, head_axis=1)
+    step = Step(layout=layout, settings=DyPESettings(), t=0.5, scales=(1.0, rows / 16, 1.0), frames=1,
+                grid=(rows, cols), tokens=Block(slice(text, text + rows * cols), rows * cols), exact_ids=True,
+                origin=corner, head_axis=1)
     embedder = DyPEEmbedder(torch.nn.Identity())
     token = STEP.set(step)
     try:
@@ -306,10 +309,11 @@ def test_nunchaku_flux_is_named_and_refused_with_the_reason(models):
         DyPE.execute(other)
 
 
-def test_time_shift_needs_flux_sampling(models):
+def test_time_shift_needs_a_shifted_flow_sampling(models):
     other = models["flux"].clone()
     other.add_object_patch("model_sampling", torch.nn.Module())
-    with pytest.raises(ValueError, match="time_shift 'base' sets FLUX's mu, but this model samples with Module"):
+    with pytest.raises(ValueError, match="time_shift 'base' sets the flow schedule's shift, but this model samples "
+                                         "with Module, which has none"):
         DyPE.execute(other, time_shift="base")
     assert DyPE.execute(other).result[0] is not None  # 'model' keeps whatever sampling it has
 

@@ -1,0 +1,71 @@
+"""The model families DyPE patches, and their detection from a loaded model.
+
+Each module holds the families of one model code base as data (``Family`` entries); adding a
+family is an entry and its tests. Detection looks at the diffusion model's class and its
+rotary embedder, never at a user switch. Models DyPE cannot reach are refused by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from ...dype_core import RotaryLayout
+from . import flux
+from .family import APPLY_MODEL, DIFFUSION_MODEL, Call, Family, Hook
+from .refusals import REFUSED
+
+FAMILIES: tuple[Family, ...] = (*flux.FAMILIES,)
+
+__all__ = ["APPLY_MODEL", "DIFFUSION_MODEL", "FAMILIES", "Call", "Family", "Hook", "UnsupportedModel", "detect"]
+
+
+class UnsupportedModel(ValueError):
+    """The model has no rotary embedder DyPE knows how to patch."""
+
+
+def supported() -> str:
+    """The supported families, for messages."""
+    return "; ".join(f"{f.name} ({f.members})" for f in FAMILIES)
+
+
+def class_name(obj: Any) -> str:
+    kind = type(obj)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def detect(diffusion_model: Any, embedder_at: Callable[[str], Any]) -> tuple[Family, RotaryLayout]:
+    """The family of ``diffusion_model`` and its layout, read from the host's embedder.
+
+    ``embedder_at(path)`` returns the host's embedder at a path on the BaseModel. The layout
+    takes the embedder's axis dims and theta, so a checkpoint's own numbers win over the
+    family's defaults.
+    """
+    name = class_name(diffusion_model)
+    for family in FAMILIES:
+        if family.model_class != name:
+            continue
+        embedder = embedder_at(family.embedder)
+        if family.matches(diffusion_model, embedder):
+            return family, _layout(family, diffusion_model, embedder)
+    reason = REFUSED.get(name) or REFUSED.get(type(diffusion_model).__name__)
+    reason = reason or "it is not a rotary-position transformer DyPE knows"
+    raise UnsupportedModel(
+        f"DyPE cannot patch {type(diffusion_model).__name__} ({name}): {reason}. Supported families: {supported()}."
+    )
+
+
+def _layout(family: Family, diffusion_model: Any, embedder: Any) -> RotaryLayout:
+    """The family's layout with the checkpoint's axis dims, theta and spatial patch size."""
+    layout = family.layout
+    axes_dim = getattr(embedder, "axes_dim", None)
+    if axes_dim is not None:
+        layout = replace(layout, axes_dim=tuple(int(d) for d in axes_dim))
+    theta = getattr(embedder, "theta", None)
+    if theta is not None:
+        layout = replace(layout, theta=float(theta))
+    patch = getattr(diffusion_model, "patch_size", layout.patch)
+    if isinstance(patch, (tuple, list)):
+        patch = patch[-1]
+    return replace(layout, patch=int(patch))

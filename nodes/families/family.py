@@ -1,0 +1,146 @@
+"""A model family as data: where DyPE attaches and how it reads one model call.
+
+Everything that differs between the rotary models ComfyUI runs is a field here: the
+embedder's path, the rotary layout and training resolution, which wrapper sees the sigma
+and how that call's arguments read, where the main image's tokens are in the embedder's
+ids, whether the host's image ids need an exact rebuild, and the table's head axis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ...dype_core import RotaryLayout
+from ..tokens import Block, Locator
+
+
+@dataclass(frozen=True)
+class Hook:
+    """A host wrapper that sees the sigma, and where its call keeps what DyPE reads.
+
+    ``DIFFUSION_MODEL`` wraps the diffusion model's forward: ``(x, timestep, context, ...)``
+    with ``transformer_options`` last (or as a keyword) and the sigma in it.
+    ``APPLY_MODEL`` wraps ``BaseModel.apply_model(x, t, c_concat, c_crossattn, control,
+    transformer_options, **conds)``, whose ``t`` is the sigma, for models whose forward has
+    no wrapper chain.
+    """
+
+    kind: str
+    context_at: int
+    options_at: int | None
+    sigma_from_options: bool
+
+    def options(self, args: tuple, kwargs: dict) -> dict:
+        if "transformer_options" in kwargs:
+            return kwargs["transformer_options"]
+        return args[-1] if self.options_at is None else args[self.options_at]
+
+    def sigmas(self, args: tuple, kwargs: dict) -> Any:
+        if self.sigma_from_options:
+            return self.options(args, kwargs).get("sigmas")
+        return kwargs["t"] if "t" in kwargs else args[1]
+
+    def context(self, args: tuple, kwargs: dict) -> torch.Tensor | None:
+        name = "context" if self.kind == "diffusion_model" else "c_crossattn"
+        if name in kwargs:
+            return kwargs[name]
+        return args[self.context_at] if len(args) > self.context_at else None
+
+
+DIFFUSION_MODEL = Hook("diffusion_model", context_at=2, options_at=None, sigma_from_options=True)
+APPLY_MODEL = Hook("apply_model", context_at=3, options_at=5, sigma_from_options=False)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One wrapped model call: its arguments and the main image's token geometry."""
+
+    args: tuple
+    kwargs: dict
+    hook: Hook
+    frames: int
+    grid: tuple[int, int]
+
+    @property
+    def count(self) -> int:
+        """The main image's tokens: ``frames x rows x cols``."""
+        return self.frames * self.grid[0] * self.grid[1]
+
+    @property
+    def text(self) -> int:
+        """Tokens of the text context (0 without one)."""
+        context = self.hook.context(self.args, self.kwargs)
+        return 0 if context is None else int(context.shape[1])
+
+    def argument(self, name: str, default: Any = None) -> Any:
+        """A keyword argument of the call (extra conditioning such as ``ref_latents``)."""
+        return self.kwargs.get(name, default)
+
+
+def after_text(call: Call) -> Locator:
+    """``cat(text, image, references...)``: the image starts after the text context."""
+    return Block(slice(call.text, call.text + call.count), call.count)
+
+
+def first(call: Call) -> Locator:
+    """``cat(image, ...)``: the image comes first."""
+    return Block(slice(0, call.count), call.count)
+
+
+def last(call: Call) -> Locator:
+    """``cat(..., image)``: the image comes last."""
+    return Block(slice(-call.count, None), call.count)
+
+
+def corner(rows: int, cols: int) -> tuple[int, int]:
+    """Image ids start at row 0, column 0."""
+    return 0, 0
+
+
+@dataclass(frozen=True)
+class Family:
+    """One model family.
+
+    ``model_class`` is the diffusion model's ``module.QualName``; ``variant(model,
+    embedder)`` tells apart families sharing a class (default: the embedder has as many
+    axes as ``layout``). The layout's ``axes_dim`` and ``theta`` are read from the
+    checkpoint's embedder; its ``base_grid`` is the training resolution. ``image`` locates
+    the main image's tokens in an embedder call. ``exact_ids`` marks families whose image
+    ids the host forms in the model dtype (bf16 holds integers exactly only up to 256): DyPE
+    rebuilds them in float32 with the first token at ``origin(rows, cols)``. ``head_axis``
+    is where the embedder's table has its head axis (1: ``[B,1,L,...]``, 2: ``[B,L,1,...]``).
+    ``patch_t`` is the patch length along time of 5-D latents. ``base_mu`` is the family's own
+    time shift as FLUX's ``mu`` (``log(shift)`` for a discrete-flow shift).
+    """
+
+    name: str
+    members: str
+    model_class: str
+    layout: RotaryLayout
+    base_mu: float
+    embedder: str = "diffusion_model.pe_embedder"
+    hook: Hook = DIFFUSION_MODEL
+    image: Callable[[Call], Locator] = after_text
+    exact_ids: bool = False
+    origin: Callable[[int, int], tuple[int, int]] = corner
+    head_axis: int = 1
+    patch_t: int = 1
+    sigma_max: float = 1.0
+    controlnets: bool = False
+    variant: Callable[[Any, Any], bool] | None = None
+
+    def matches(self, model: Any, embedder: Any) -> bool:
+        """Whether ``model`` (with rotary ``embedder``) belongs to this family."""
+        if self.variant is not None:
+            return self.variant(model, embedder)
+        axes_dim = getattr(embedder, "axes_dim", None)
+        return axes_dim is not None and len(axes_dim) == len(self.layout.axes_dim)
+
+    def geometry(self, latent: torch.Tensor, layout: RotaryLayout) -> tuple[int, tuple[int, int]]:
+        """``(frames, (rows, cols))`` of a latent ``[B, C, H, W]`` or ``[B, C, T, H, W]``."""
+        frames = -(-latent.shape[2] // self.patch_t) if latent.ndim == 5 else 1
+        return frames, (layout.tokens(latent.shape[-2]), layout.tokens(latent.shape[-1]))
