@@ -10,11 +10,11 @@ neither unless the host copies the context, and then it gets the same values.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 from ..dype_core import DyPESettings, RotaryLayout, TableCache
+from .families.family import Family
 from .tokens import Locator
 
 
@@ -24,9 +24,10 @@ class Step:
 
     ``tokens`` finds the main image's tokens in an embedder call; they are ``frames`` grids
     of ``(rows, cols)``. With ``exact_ids`` their row and column ids are rebuilt in float32
-    from the grid, the first token at ``origin(rows, cols)``.
+    from the grid, the first token at the family's ``origin``.
     """
 
+    family: Family
     layout: RotaryLayout
     settings: DyPESettings
     t: float
@@ -35,8 +36,6 @@ class Step:
     grid: tuple[int, int]
     tokens: Locator
     exact_ids: bool
-    origin: Callable[[int, int], tuple[int, int]]
-    head_axis: int
 
 
 @dataclass(frozen=True)

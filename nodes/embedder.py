@@ -21,7 +21,7 @@ def exact_image_ids(ids: torch.Tensor, image: slice, step: Step) -> torch.Tensor
     """
     exact = ids.to(torch.float32, copy=True)
     rows, cols = step.grid
-    row0, col0 = step.origin(rows, cols)
+    row0, col0 = step.family.origin(rows, cols)
     grids = exact[:, image].view(ids.shape[0], step.frames, rows, cols, ids.shape[-1])
     grids[..., step.layout.row_axis] = torch.arange(row0, row0 + rows, dtype=torch.float32, device=ids.device)[:, None]
     grids[..., step.layout.col_axis] = torch.arange(col0, col0 + cols, dtype=torch.float32, device=ids.device)
@@ -63,13 +63,24 @@ class DyPEEmbedder(torch.nn.Module):
         run = RUN.get()
         if run is None:
             return self._build(ids, image, step)
-        key = (step.layout, step.settings, step.t, step.scales, image.start, image.stop, step.head_axis)
+        key = (step.family.name, step.layout, step.settings, step.t, step.scales, image.start, image.stop)
         return run.cache.get_or_build(key, ids, lambda: self._build(ids, image, step))
 
-    @staticmethod
-    def _build(ids: torch.Tensor, image: slice, step: Step) -> torch.Tensor:
+    def _build(self, ids: torch.Tensor, image: slice, step: Step) -> torch.Tensor:
+        """The table of ``ids``: DyPE on ``image``, the host's own table everywhere else.
+
+        In FLUX's layout ``build_table`` forms the other tokens with the host's recipe in the
+        same pass. A family with its own layout gets the original embedder's table with the
+        image rows replaced.
+        """
         frequencies = freqs.dype(step.layout, step.settings, step.scales, step.t, math_device(ids.device))
-        return build_table(ids, step.layout, frequencies, image_tokens=image, head_axis=step.head_axis)
+        family = step.family
+        if family.table is None:
+            return build_table(ids, step.layout, frequencies, image_tokens=image, head_axis=family.head_axis)
+        table = self.original(ids).clone()
+        rows = family.table(build_table(ids[:, image], step.layout, frequencies, head_axis=1))
+        table.narrow(3 - family.head_axis, image.start, image.stop - image.start).copy_(rows)
+        return table
 
 
 def host_embedder(embedder: torch.nn.Module) -> torch.nn.Module:

@@ -58,7 +58,7 @@ class Patch:
     ) -> tuple[torch.Tensor, Plan, float | None]:
         """The run's sigmas (re-shifted for ``linear``), its plan and its ``mu``, for ``grid``."""
         rows, cols = grid
-        mu = time_shift.run_mu(self.time_shift, sampling, rows * cols, self.family)
+        mu = time_shift.run_mu(self.time_shift, sampling, rows * cols, self.family, self.layout.px_per_token)
         if self.time_shift == "linear":
             sigmas = time_shift.reshift(sigmas, time_shift.sampling_mu(sampling), mu)
         px = self.layout.px_per_token
@@ -76,6 +76,7 @@ class Patch:
                 "this call came without one."
             )
         return Step(
+            family=self.family,
             layout=self.layout,
             settings=self.settings,
             t=sigma_to_t(float(sigmas.max()), self.family.sigma_max),
@@ -84,8 +85,6 @@ class Patch:
             grid=call.grid,
             tokens=tokens,
             exact_ids=exact_ids,
-            origin=self.family.origin,
-            head_axis=self.family.head_axis,
         )
 
     def scales(self, grid: tuple[int, int]) -> tuple[float, ...]:
@@ -120,7 +119,9 @@ class ModelCallWrapper:
         family = self.patch.family
         latent = args[0] if args else kwargs["x"]
         frames, grid = self.patch.geometry(latent)
-        call = Call(args=args, kwargs=kwargs, hook=family.hook, frames=frames, grid=grid)
+        owner = executor.class_obj
+        model = owner.diffusion_model if family.hook.kind == APPLY_MODEL else owner
+        call = Call(model=model, args=args, kwargs=kwargs, hook=family.hook, frames=frames, grid=grid)
         sigmas = family.hook.sigmas(args, kwargs)
         step = self.patch.step(call, sigmas, family.image(call), family.exact_ids)
         return _within(STEP, step, executor, *args, **kwargs)
@@ -139,7 +140,7 @@ class ControlStepWrapper:
     def __call__(self, executor: Any, model: Any, conds: Any, x_in: torch.Tensor, timestep: torch.Tensor,
                  *args: Any, **kwargs: Any) -> Any:
         frames, grid = self.patch.geometry(x_in)
-        call = Call(args=(x_in,), kwargs={}, hook=self.patch.family.hook, frames=frames, grid=grid)
+        call = Call(model=None, args=(x_in,), kwargs={}, hook=self.patch.family.hook, frames=frames, grid=grid)
         step = self.patch.step(call, timestep, last(call), exact_ids=True)
         return _within(CONTROL_STEP, step, executor, model, conds, x_in, timestep, *args, **kwargs)
 
@@ -216,7 +217,12 @@ def apply_dype(
 
 def _detect(model: Any) -> tuple[Family, RotaryLayout]:
     """The family and layout of ``model``, read from the host's own embedder."""
-    return detect(model.get_model_object("diffusion_model"), lambda path: host_embedder(model.get_model_object(path)))
+    latent_format = getattr(model.model, "latent_format", None)
+    return detect(
+        model.get_model_object("diffusion_model"),
+        lambda path: host_embedder(model.get_model_object(path)),
+        getattr(latent_format, "spacial_downscale_ratio", None),
+    )
 
 
 def patch_of(model: Any) -> Patch:

@@ -72,13 +72,13 @@ def reshift(sigmas: torch.Tensor, from_mu: float, to_mu: float) -> torch.Tensor:
     return torch.where(inner > 0, shifted, inner)
 
 
-def run_mu(policy: str, sampling: Any, image_tokens: int, family: Any) -> float | None:
+def run_mu(policy: str, sampling: Any, image_tokens: int, family: Any, px_per_token: int) -> float | None:
     """The ``mu`` a run samples with under ``policy`` (``sampling`` is the model's, patched);
     ``None`` when the model's own sampling has no shift. ``linear`` is anchored at the
-    family's own ``base_mu`` at its training grid (not at a user's base resolution)."""
+    family's own ``base_mu`` at its native size (not at a user's base resolution)."""
     if policy == "linear":
-        rows, cols = family.layout.base_grid
-        return linear_mu(image_tokens, rows * cols, family.base_mu)
+        height, width = family.native
+        return linear_mu(image_tokens, height * width / px_per_token**2, family.base_mu)
     return sampling_mu(sampling)
 
 

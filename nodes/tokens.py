@@ -41,25 +41,29 @@ class Block:
 
 @dataclass(frozen=True)
 class Segments:
-    """The embedder is called once per segment; the main image is one of them.
-
-    Image segments are ``length`` tokens long (the image's ``count`` tokens, then padding).
-    ``skip`` segments of that length (references the model embeds first) precede the main
-    image's. ``calls`` counts the matching calls of the current forward call only: a
-    ``Segments`` is made per forward call and lives in its context.
+    """The embedder is called several times per forward call; the ``index``-th call is the
+    main image's (counting from 0), ``length`` tokens long with its ``count`` tokens first
+    (then padding). ``calls`` counts this forward call's embedder calls: a ``Segments`` is
+    made per forward call and lives in its context.
     """
 
+    index: int
     count: int
     length: int
-    skip: int = 0
     calls: list[int] = field(default_factory=lambda: [0], compare=False, hash=False)
 
     def locate(self, ids: torch.Tensor) -> slice | None:
-        if ids.ndim != 3 or ids.shape[1] != self.length:
-            return None
         seen = self.calls[0]
         self.calls[0] = seen + 1
-        return slice(0, self.count) if seen == self.skip else None
+        if seen != self.index:
+            return None
+        if ids.ndim != 3 or ids.shape[1] != self.length:
+            raise LayoutMismatch(
+                f"DyPE expected embedder call {self.index + 1} of this forward to hold the main image "
+                f"({self.count} tokens in {self.length}), but it got ids of shape {list(ids.shape)}. "
+                "This model version or another patch embeds its segments differently."
+            )
+        return slice(0, self.count)
 
 
 Locator = Block | Segments

@@ -19,7 +19,7 @@ from comfyui_dype.nodes.context import STEP, Step
 from comfyui_dype.nodes.dype_node import METHODS, DyPE
 from comfyui_dype.nodes.embedder import DyPEEmbedder
 from comfyui_dype.nodes.families import UnsupportedModel
-from comfyui_dype.nodes.families.family import corner
+from comfyui_dype.nodes.families.flux import CHROMA
 from comfyui_dype.nodes.time_shift import reshift
 from comfyui_dype.nodes.tokens import Block
 from dype_helpers import BASE, dype, record_tables
@@ -221,9 +221,9 @@ def test_chroma_image_positions_are_rebuilt_exactly_in_float32():
     bf16 = ids.to(torch.bfloat16)
     assert not torch.equal(bf16.float(), ids)  # 257, 259, ... are not representable in bf16
     layout = FLUX1.with_base_resolution(BASE)
-    step = Step(layout=layout, settings=DyPESettings(), t=0.5, scales=(1.0, rows / 16, 1.0), frames=1,
-                grid=(rows, cols), tokens=Block(slice(text, text + rows * cols), rows * cols), exact_ids=True,
-                origin=corner, head_axis=1)
+    step = Step(family=CHROMA, layout=layout, settings=DyPESettings(), t=0.5, scales=(1.0, rows / 16, 1.0),
+                frames=1, grid=(rows, cols), tokens=Block(slice(text, text + rows * cols), rows * cols),
+                exact_ids=True)
     embedder = DyPEEmbedder(torch.nn.Identity())
     token = STEP.set(step)
     try:
@@ -294,7 +294,7 @@ def test_unsupported_models_are_named_with_the_supported_families(models):
     other = models["flux"].clone()
     other.add_object_patch("diffusion_model", torch.nn.Linear(4, 4))
     with pytest.raises(UnsupportedModel, match=r"cannot patch Linear \(torch.nn.modules.linear.Linear\).*"
-                                               r"FLUX.1 \(dev, schnell, Krea, Fill, Kontext\); Flux.2.*Chroma"):
+                                               r"Supported families: FLUX.1, Flux.2, Chroma, .*Qwen-Image.*Z-Image.*Wan"):
         DyPE.execute(other)
 
 

@@ -12,11 +12,14 @@ from dataclasses import replace
 from typing import Any
 
 from ...dype_core import RotaryLayout
-from . import flux
+from . import apply_model, flux, hunyuan, lumina, qwen, single_call, video
 from .family import APPLY_MODEL, DIFFUSION_MODEL, Call, Family, Hook
 from .refusals import REFUSED
 
-FAMILIES: tuple[Family, ...] = (*flux.FAMILIES,)
+FAMILIES: tuple[Family, ...] = (
+    *flux.FAMILIES, *qwen.FAMILIES, *lumina.FAMILIES, *single_call.FAMILIES, *hunyuan.FAMILIES,
+    *video.FAMILIES, *apply_model.FAMILIES,
+)
 
 __all__ = ["APPLY_MODEL", "DIFFUSION_MODEL", "FAMILIES", "Call", "Family", "Hook", "UnsupportedModel", "detect"]
 
@@ -27,7 +30,7 @@ class UnsupportedModel(ValueError):
 
 def supported() -> str:
     """The supported families, for messages."""
-    return "; ".join(f"{f.name} ({f.members})" for f in FAMILIES)
+    return ", ".join(f.name for f in FAMILIES)
 
 
 def class_name(obj: Any) -> str:
@@ -35,29 +38,35 @@ def class_name(obj: Any) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
-def detect(diffusion_model: Any, embedder_at: Callable[[str], Any]) -> tuple[Family, RotaryLayout]:
+def detect(
+    diffusion_model: Any, embedder_at: Callable[[str], Any], latent_downscale: int | None = None
+) -> tuple[Family, RotaryLayout]:
     """The family of ``diffusion_model`` and its layout, read from the host's embedder.
 
     ``embedder_at(path)`` returns the host's embedder at a path on the BaseModel. The layout
-    takes the embedder's axis dims and theta, so a checkpoint's own numbers win over the
-    family's defaults.
+    takes the embedder's axis dims and theta and the model's patch size, so a checkpoint's own
+    numbers win over the family's defaults; ``latent_downscale`` is the VAE's, from the
+    model's latent format.
     """
     name = class_name(diffusion_model)
     for family in FAMILIES:
-        if family.model_class != name:
+        if name not in family.classes:
             continue
         embedder = embedder_at(family.embedder)
         if family.matches(diffusion_model, embedder):
-            return family, _layout(family, diffusion_model, embedder)
+            return family, _layout(family, diffusion_model, embedder, latent_downscale)
     reason = REFUSED.get(name) or REFUSED.get(type(diffusion_model).__name__)
+    if reason is None and any(name in family.classes for family in FAMILIES):
+        reason = "this variant's rotary layout is not one DyPE knows"
     reason = reason or "it is not a rotary-position transformer DyPE knows"
     raise UnsupportedModel(
         f"DyPE cannot patch {type(diffusion_model).__name__} ({name}): {reason}. Supported families: {supported()}."
     )
 
 
-def _layout(family: Family, diffusion_model: Any, embedder: Any) -> RotaryLayout:
-    """The family's layout with the checkpoint's axis dims, theta and spatial patch size."""
+def _layout(family: Family, diffusion_model: Any, embedder: Any, latent_downscale: int | None) -> RotaryLayout:
+    """The family's layout with the checkpoint's axis dims, theta and pixels per token, and the
+    base grid of the family's native size in those tokens."""
     layout = family.layout
     axes_dim = getattr(embedder, "axes_dim", None)
     if axes_dim is not None:
@@ -68,4 +77,6 @@ def _layout(family: Family, diffusion_model: Any, embedder: Any) -> RotaryLayout
     patch = getattr(diffusion_model, "patch_size", layout.patch)
     if isinstance(patch, (tuple, list)):
         patch = patch[-1]
-    return replace(layout, patch=int(patch))
+    layout = replace(layout, patch=int(patch), latent_downscale=latent_downscale or layout.latent_downscale)
+    height, width = family.native
+    return replace(layout, base_grid=(height / layout.px_per_token, width / layout.px_per_token))

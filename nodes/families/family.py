@@ -18,6 +18,10 @@ from ...dype_core import RotaryLayout
 from ..tokens import Block, Locator
 
 
+class UnsupportedInput(ValueError):
+    """A model call DyPE cannot serve (an input the family's geometry does not cover)."""
+
+
 @dataclass(frozen=True)
 class Hook:
     """A host wrapper that sees the sigma, and where its call keeps what DyPE reads.
@@ -57,8 +61,10 @@ APPLY_MODEL = Hook("apply_model", context_at=3, options_at=5, sigma_from_options
 
 @dataclass(frozen=True)
 class Call:
-    """One wrapped model call: its arguments and the main image's token geometry."""
+    """One wrapped model call: the diffusion model, the call's arguments and the main image's
+    token geometry."""
 
+    model: Any
     args: tuple
     kwargs: dict
     hook: Hook
@@ -105,22 +111,25 @@ def corner(rows: int, cols: int) -> tuple[int, int]:
 class Family:
     """One model family.
 
-    ``model_class`` is the diffusion model's ``module.QualName``; ``variant(model,
+    ``classes`` are the diffusion model's ``module.QualName``s; ``variant(model,
     embedder)`` tells apart families sharing a class (default: the embedder has as many
-    axes as ``layout``). The layout's ``axes_dim`` and ``theta`` are read from the
-    checkpoint's embedder; its ``base_grid`` is the training resolution. ``image`` locates
+    axes as ``layout``). The layout's ``axes_dim``, ``theta`` and patch are read from the
+    checkpoint; ``native`` is the training resolution ``(height, width)`` in pixels, the
+    layout's base grid in tokens. ``image`` locates
     the main image's tokens in an embedder call. ``exact_ids`` marks families whose image
     ids the host forms in the model dtype (bf16 holds integers exactly only up to 256): DyPE
     rebuilds them in float32 with the first token at ``origin(rows, cols)``. ``head_axis``
     is where the embedder's table has its head axis (1: ``[B,1,L,...]``, 2: ``[B,L,1,...]``).
     ``patch_t`` is the patch length along time of 5-D latents. ``base_mu`` is the family's own
-    time shift as FLUX's ``mu`` (``log(shift)`` for a discrete-flow shift).
+    time shift as FLUX's ``mu`` (``log(shift)`` for a discrete-flow shift). ``table`` turns a
+    table in FLUX's layout into the family's own, for models that lay pairs out otherwise.
     """
 
     name: str
     members: str
-    model_class: str
+    classes: tuple[str, ...]
     layout: RotaryLayout
+    native: tuple[int, int]
     base_mu: float
     embedder: str = "diffusion_model.pe_embedder"
     hook: Hook = DIFFUSION_MODEL
@@ -132,6 +141,7 @@ class Family:
     sigma_max: float = 1.0
     controlnets: bool = False
     variant: Callable[[Any, Any], bool] | None = None
+    table: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     def matches(self, model: Any, embedder: Any) -> bool:
         """Whether ``model`` (with rotary ``embedder``) belongs to this family."""

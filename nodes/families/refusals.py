@@ -1,14 +1,47 @@
-"""Models DyPE cannot patch, by the diffusion model's class, with the reason shown to users."""
+"""Models DyPE cannot patch, by the diffusion model's class, with the reason users see.
+
+Read from ComfyUI v0.25's ``comfy/ldm`` (class paths as ``module.QualName``). DyPE swaps a
+rotary embedder module and scales its frequencies; these models have no such module, no
+rotary positions, or positions that never exceed their training range.
+"""
 
 from __future__ import annotations
 
+_INLINE = "computes its rotary table inline in its forward ({}), so there is no embedder module to replace"
+_NO_ROPE = "has no rotary position embedding ({}), so there are no RoPE frequencies to extrapolate"
 _NUNCHAKU = (
     "Nunchaku's quantized {} computes RoPE inside its own fused kernels and does not run ComfyUI's "
     "model wrappers, so DyPE cannot reach its positions"
 )
 
-#: ``module.QualName`` or class name -> why DyPE cannot attach.
+#: ``module.QualName`` (or a class name for models outside ComfyUI) -> why DyPE cannot attach.
 REFUSED: dict[str, str] = {
+    "comfy.ldm.ideogram4.model.Ideogram4Transformer2DModel": _INLINE.format("precompute_freqs_cis"),
+    "comfy.ldm.hidream_o1.model.HiDreamO1Transformer": _INLINE.format(
+        "compute_freqs_cis, and it reuses prefix keys with RoPE already applied across steps"
+    ),
+    "comfy.ldm.pixeldit.model.PixDiT_T2I": "normalises its positions to the image size, so they never leave "
+    "their training range, and builds them inline",
+    "comfy.ldm.pixeldit.pid.PidNet": "normalises its positions to the image size and already applies its own "
+    "NTK scaling, inline",
+    "comfy.ldm.lightricks.model.LTXVModel": _INLINE.format("fractional positions in _precompute_freqs_cis"),
+    "comfy.ldm.lightricks.av_model.LTXAVModel": _INLINE.format("fractional positions in _precompute_freqs_cis"),
+    "comfy.ldm.cogvideo.model.CogVideoXTransformer3DModel": _INLINE.format("_get_1d_rotary_pos_embed"),
+    "comfy.ldm.hydit.models.HunYuanDiT": _INLINE.format("calc_rope"),
+    "comfy.ldm.genmo.joint_model.asymm_models_joint.AsymmDiTJoint": "learns its rotary frequencies as "
+    "weights, so there is no theta to rescale",
+    "comfy.ldm.wan.ar_model.CausalWanModel": "skips ComfyUI's model wrappers when generating autoregressively "
+    "and caches keys with RoPE already applied",
+    "comfy.ldm.modules.diffusionmodules.mmdit.OpenAISignatureMMDITWrapper": _NO_ROPE.format(
+        "SD3 uses absolute sin-cos positions"
+    ),
+    "comfy.ldm.aura.mmdit.MMDiT": _NO_ROPE.format("AuraFlow learns absolute positions"),
+    "comfy.ldm.pixart.pixartms.PixArtMS": _NO_ROPE.format("PixArt uses absolute sin-cos positions"),
+    "comfy.ldm.modules.diffusionmodules.openaimodel.UNetModel": _NO_ROPE.format(
+        "a convolutional U-Net (SD1.x, SD2.x, SDXL)"
+    ),
+    "comfy.ldm.cascade.stage_c.StageC": _NO_ROPE.format("Stable Cascade"),
+    "comfy.ldm.cascade.stage_b.StageB": _NO_ROPE.format("Stable Cascade"),
     "ComfyFluxWrapper": _NUNCHAKU.format("FLUX"),
     "ComfyFlux2Wrapper": _NUNCHAKU.format("Flux.2"),
 }

@@ -1,0 +1,69 @@
+"""Families whose forward builds one ids tensor around the image: HiDream-I1, Krea 2, Lens.
+
+HiDream-I1: image first ``(0, r, c)`` then zero text ids, float32; its own ``EmbedND``
+returns ``[B, L, 1, ...]``. Native 1024 px (HiDream-ai/HiDream-I1 ``gradio_demo.py``
+resolutions, all about 1 MP); base shift 3.0 (the Full model's scheduler shift there;
+ComfyUI's config leaves the shift at 1).
+Krea 2: zero text ids then the image ``(0, r, c)``, float32; axes from the head dim
+(32/48/48 at 128), theta 1000. Native "1K" (Krea's Krea 2 guide); ``ModelSamplingFlux`` 1.15.
+Lens: image first, centred ``(0, r - ceil(rows / 2), c - ceil(cols / 2))``, then text on
+the diagonal after it, float32, batch 1. One latent pixel is one token (Flux.2 VAE, /16).
+Native: up to 1440 x 1440 px (microsoft Lens model card); ``ModelSamplingFlux`` 1.829.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from ...dype_core import FLUX1, RotaryLayout
+from ..tokens import Locator
+from .family import Call, Family, UnsupportedInput, first
+
+#: HiDream-I1's forward: ``(x, t, y, context, encoder_hidden_states_llama3, image_cond, ...)``.
+_IMAGE_COND = 5
+
+
+def hidream_image(call: Call) -> Locator:
+    """The image comes first; HiDream-E1 editing (``image_cond``) is refused."""
+    image_cond = call.kwargs.get("image_cond", call.args[_IMAGE_COND] if len(call.args) > _IMAGE_COND else None)
+    if image_cond is not None:
+        raise UnsupportedInput(
+            "HiDream-E1 editing places the reference image beside the target in one token grid, so the "
+            "target's positions are not one image grid DyPE can scale; remove DyPE for HiDream-E1 edits"
+        )
+    return first(call)
+
+
+def centred_up(rows: int, cols: int) -> tuple[int, int]:
+    """The first token of Lens's centred grid: ``(-ceil(rows / 2), -ceil(cols / 2))``."""
+    return -(rows - rows // 2), -(cols - cols // 2)
+
+
+FAMILIES = (
+    Family(
+        name="HiDream-I1", members="Full, Dev, Fast",
+        classes=("comfy.ldm.hidream.model.HiDreamImageTransformer2DModel",),
+        layout=RotaryLayout(
+            name="HiDream-I1", axes_dim=(64, 32, 32), theta=10000.0, row_axis=1, col_axis=2,
+            base_grid=(64.0, 64.0), latent_downscale=8, patch=2,
+        ),
+        native=(1024, 1024), base_mu=math.log(3.0), image=hidream_image, head_axis=2,
+    ),
+    Family(
+        name="Krea 2", members="Raw, Turbo",
+        classes=("comfy.ldm.krea2.model.SingleStreamDiT",),
+        layout=RotaryLayout(
+            name="Krea 2", axes_dim=(32, 48, 48), theta=1000.0, row_axis=1, col_axis=2,
+            base_grid=(64.0, 64.0), latent_downscale=8, patch=2,
+        ),
+        native=(1024, 1024), base_mu=1.15,
+    ),
+    Family(
+        name="Lens", members="Lens",
+        classes=("comfy.ldm.lens.model.LensTransformer2DModel",),
+        layout=replace(FLUX1, name="Lens", axes_dim=(8, 28, 28), latent_downscale=16, patch=1),
+        embedder="diffusion_model.pos_embed",
+        native=(1440, 1440), base_mu=1.829, image=first, origin=centred_up,
+    ),
+)

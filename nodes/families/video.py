@@ -1,0 +1,82 @@
+"""Wan 2.1 / 2.2 and Kandinsky 5: an embedder for the image tokens alone (text attends by
+cross-attention), called first in the forward.
+
+Wan: ``rope_embedder`` (44/42/42, theta 10000; host code reads its ``.theta``) on ids
+``(t, r, c)`` formed in the model dtype; in-context references, S2V and HuMo frames are later
+calls on their own grids. Sampling: discrete flow, shift 8. Trained at 832 x 480 and
+1280 x 720 in both orientations (Wan-AI/Wan2.1 and Wan2.2 READMEs: sizes 1280*720, 720*1280,
+832*480, 480*832), so each spatial axis saw 1280 px: 80 tokens of 16 px. Wan 2.2 TI2V-5B
+(VAE /16, 32 px per token) supports 1280 x 704 and 704 x 1280: 40 tokens. Wan 2.1 1.3B was
+trained at 480p only: 832 px, 52 tokens. Time is never scaled.
+Kandinsky 5 Image Lite: ``rope_embedder_3d`` (32/48/48) on ids ``(0, r, c)`` in the model
+dtype; the text embedder is separate. Native "1K" (1024 x 1024, 1280 x 768; kandinskylab
+Kandinsky-5.0-T2I-Lite model card, arXiv 2511.14993). Shift 3. Its video models divide
+positions by a built-in scale factor and are not covered.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ...dype_core import RotaryLayout
+from ..tokens import Locator, Segments
+from .family import Call, Family
+
+WAN_CLASSES = tuple(
+    f"comfy.ldm.wan.{name}"
+    for name in (
+        "model.WanModel", "model.VaceWanModel", "model.CameraWanModel", "model.HumoWanModel",
+        "model.WanModel_S2V", "model.SCAILWanModel", "model.SCAIL2WanModel", "model_animate.AnimateWanModel",
+        "model_wandancer.WanDancerModel",
+    )
+)
+WAN_AXES = dict(axes_dim=(44, 42, 42), theta=10000.0, row_axis=1, col_axis=2, time_axis=0, patch=2)
+
+
+def first_call(call: Call) -> Locator:
+    """The forward's first embedder call holds exactly the main image's tokens."""
+    return Segments(index=0, count=call.count, length=call.count)
+
+
+def _wan(dim: int | None, out_dim: int | None) -> Any:
+    def matches(model: Any, embedder: Any) -> bool:
+        if out_dim is not None:
+            return getattr(model, "out_dim", None) == out_dim
+        if dim is not None:
+            return getattr(model, "dim", None) == dim and getattr(model, "out_dim", None) != 48
+        return getattr(model, "dim", None) != 1536 and getattr(model, "out_dim", None) != 48
+    return matches
+
+
+_WAN = dict(classes=WAN_CLASSES, embedder="diffusion_model.rope_embedder", image=first_call, exact_ids=True,
+            base_mu=math.log(8.0), head_axis=1)
+
+FAMILIES = (
+    Family(
+        name="Wan", members="Wan 2.1 14B, Wan 2.2 A14B (+VACE, Camera, HuMo, S2V, Animate)",
+        layout=RotaryLayout(name="Wan", base_grid=(80.0, 80.0), latent_downscale=8, **WAN_AXES),
+        native=(1280, 1280), variant=_wan(None, None), **_WAN,
+    ),
+    Family(
+        name="Wan 2.1 1.3B", members="Wan 2.1 T2V 1.3B",
+        layout=RotaryLayout(name="Wan 2.1 1.3B", base_grid=(52.0, 52.0), latent_downscale=8, **WAN_AXES),
+        native=(832, 832), variant=_wan(1536, None), **_WAN,
+    ),
+    Family(
+        name="Wan 2.2 5B", members="Wan 2.2 TI2V 5B",
+        layout=RotaryLayout(name="Wan 2.2 5B", base_grid=(40.0, 40.0), latent_downscale=16, **WAN_AXES),
+        native=(1280, 1280), variant=_wan(None, 48), **_WAN,
+    ),
+    Family(
+        name="Kandinsky 5 Image", members="Kandinsky 5.0 Image Lite (T2I, I2I)",
+        classes=("comfy.ldm.kandinsky5.model.Kandinsky5",),
+        layout=RotaryLayout(
+            name="Kandinsky 5 Image", axes_dim=(32, 48, 48), theta=10000.0, row_axis=1, col_axis=2,
+            time_axis=0, base_grid=(64.0, 64.0), latent_downscale=8, patch=2,
+        ),
+        embedder="diffusion_model.rope_embedder_3d", native=(1024, 1024), base_mu=math.log(3.0),
+        image=first_call, exact_ids=True,
+        variant=lambda model, embedder: tuple(getattr(model, "rope_scale_factor", ())) == (1, 1, 1),
+    ),
+)
