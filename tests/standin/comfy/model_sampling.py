@@ -1,7 +1,9 @@
-"""Flow-matching sampling objects of ``comfy.model_sampling`` (FLUX family).
+"""Flow-matching sampling objects of ``comfy.model_sampling``.
 
 ``ModelSamplingFlux`` maps timestep t in (0, 1] to sigma with ``flux_time_shift(mu, 1, t)``;
-``shift`` holds mu. The Flux timestep fed to the network *is* sigma. ``CONST`` is the rectified-flow
+``shift`` holds mu. The Flux timestep fed to the network *is* sigma. ``ModelSamplingDiscreteFlow``
+(ModelType.FLOW: Lumina, Z-Image, HiDream, Wan, Hunyuan...) maps t to ``shift t / (1 + (shift - 1) t)``
+and feeds the network ``sigma * multiplier``. ``CONST`` is the rectified-flow
 parameterisation: x_t = sigma * noise + (1 - sigma) * x0, denoised = x_t - sigma * v.
 """
 
@@ -67,10 +69,45 @@ class ModelSamplingFlux(torch.nn.Module):
         return flux_time_shift(self.shift, 1.0, 1.0 - percent)
 
 
-def model_sampling(model_config, model_type=None):
-    """Build the combined sampling class the way ``model_base.model_sampling`` does for FLUX."""
+class ModelSamplingDiscreteFlow(torch.nn.Module):
+    def __init__(self, model_config=None):
+        super().__init__()
+        settings = model_config.sampling_settings if model_config is not None else {}
+        self.set_parameters(shift=settings.get("shift", 1.0), multiplier=settings.get("multiplier", 1000))
 
-    class ModelSampling(ModelSamplingFlux, CONST):
+    def set_parameters(self, shift=1.0, timesteps=1000, multiplier=1000):
+        self.shift, self.multiplier = shift, multiplier
+        self.register_buffer("sigmas", self.sigma(torch.arange(1, timesteps + 1, 1) / timesteps * multiplier))
+
+    @property
+    def sigma_min(self):
+        return self.sigmas[0]
+
+    @property
+    def sigma_max(self):
+        return self.sigmas[-1]
+
+    def timestep(self, sigma):
+        return sigma * self.multiplier
+
+    def sigma(self, timestep):
+        t = timestep / self.multiplier
+        return self.shift * t / (1 + (self.shift - 1) * t)
+
+    def percent_to_sigma(self, percent):
+        if percent <= 0.0:
+            return 1.0
+        if percent >= 1.0:
+            return 0.0
+        return self.sigma(torch.tensor((1.0 - percent) * self.multiplier)).item()
+
+
+def model_sampling(model_config, model_type=None):
+    """Build the combined sampling class the way ``model_base.model_sampling`` does: FLUX-shifted for
+    ModelType.FLUX, discrete flow for ModelType.FLOW, both with the CONST parameterisation."""
+    base = ModelSamplingDiscreteFlow if getattr(model_type, "name", "FLUX") == "FLOW" else ModelSamplingFlux
+
+    class ModelSampling(base, CONST):
         pass
 
     return ModelSampling(model_config)
