@@ -9,7 +9,7 @@ from .frequencies import RotaryFrequencies
 from .layout import FLUX1, FLUX2, PRESETS, SCALINGS, RotaryLayout
 from .methods import METHODS, axis_frequencies, plain_frequencies
 from .plan import Plan, plan
-from .schedule import kappa, sigma_to_t
+from .schedule import edm_flow_time, kappa, sigma_to_t
 from .settings import DyPESettings
 from .shift import flux_time_shift, linear_mu, simple_schedule
 from .table import TableCache, build_table
@@ -18,7 +18,7 @@ from .yarn import RAMPS, attention_scale
 __all__ = [
     "FLUX1", "FLUX2", "METHODS", "PRESETS", "RAMPS", "SCALINGS",
     "DyPESettings", "Plan", "RotaryFrequencies", "RotaryLayout", "TableCache",
-    "attention_scale", "axis_frequencies", "build_table", "flux_time_shift", "kappa",
+    "attention_scale", "axis_frequencies", "build_table", "edm_flow_time", "flux_time_shift", "kappa",
     "linear_mu", "plain_frequencies", "plan", "sigma_to_t", "simple_schedule",
 ]
 

@@ -41,7 +41,7 @@ def _figure(plan: Plan):
         figure.colorbar(image, ax=panel, label="log2(w' / w)")
     schedule = panels[-1]
     steps = [s.index for s in plan.steps]
-    schedule.plot(steps, [s.t for s in plan.steps], label="t (sigma / sigma_max)")
+    schedule.plot(steps, [s.t for s in plan.steps], label="t (diffusion time)")
     schedule.plot(steps, [s.kappa for s in plan.steps], label="k(t)")
     schedule.set_xlabel("step")
     schedule.set_title("schedule")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -132,11 +132,12 @@ def plan(
     height: int,
     sigmas: Sequence[float] | torch.Tensor,
     settings: DyPESettings | None = None,
-    sigma_max: float = 1.0,
+    time: Callable[[float], float] = sigma_to_t,
 ) -> Plan:
     """The plan for a ``width x height`` image sampled with ``sigmas`` (ending with the last one).
 
-    One step per model call at ``sigmas[:-1]``, as the host's samplers do.
+    One step per model call at ``sigmas[:-1]``, as the host's samplers do; ``time`` maps a
+    sigma to diffusion time (``sigma_to_t`` for flow models with ``sigma_max = 1``).
     """
     settings = settings or DyPESettings()
     if width <= 0 or height <= 0:
@@ -154,7 +155,7 @@ def plan(
     plain = frequencies.plain(layout).omega
     steps = []
     for index, sigma in enumerate(values[:-1]):
-        t = sigma_to_t(sigma, sigma_max)
+        t = time(sigma)
         active = settings.method != "none"
         freqs = frequencies.dype(layout, settings, scales if active else (1.0,) * len(scales), t)
         axes = []

@@ -21,6 +21,14 @@ def sigma_to_t(sigma: float, sigma_max: float = 1.0) -> float:
     return min(max(sigma / sigma_max, 0.0), 1.0)
 
 
+def edm_flow_time(sigma: float) -> float:
+    """Flow time ``t = sigma / (1 + sigma)`` of a rectified flow written in EDM sigmas (Cosmos
+    Predict2: ``x = (x0 + sigma * noise) / (1 + sigma)``, sigma up to 80); 1 is pure noise."""
+    if not math.isfinite(sigma) or sigma < 0:
+        raise ValueError(f"cannot convert sigma={sigma!r} to flow time: sigma must be a finite number >= 0")
+    return sigma / (1.0 + sigma)
+
+
 def kappa(t: float, lambda_s: float = 2.0, lambda_t: float = 2.0) -> float:
     """The DyPE scheduler ``k(t) = lambda_s * t ** lambda_t`` (paper Eq. 13).
 

@@ -10,6 +10,7 @@ from ..dype_core import build_table
 from ..dype_core import frequencies as freqs
 from ..dype_core.table import math_device
 from .context import RUN, STEP, Step
+from .tokens import LayoutMismatch
 
 
 def exact_image_ids(ids: torch.Tensor, image: slice, step: Step) -> torch.Tensor:
@@ -80,6 +81,39 @@ class DyPEEmbedder(torch.nn.Module):
         table = self.original(ids).clone()
         rows = family.table(build_table(ids[:, image], step.layout, frequencies, head_axis=1))
         table.narrow(3 - family.head_axis, image.start, image.stop - image.start).copy_(rows)
+        return table
+
+
+class DyPEGridEmbedder(DyPEEmbedder):
+    """For embedders that take the token grid instead of ids (Cosmos Predict2, Anima).
+
+    The host's ``pos_embedder(x [B, T, H, W, D], fps=..., device=...)`` returns rotation
+    matrices ``[T*H*W, P, 2, 2]`` for corner-origin grid positions, pairs ordered by axis.
+    Inside a DyPE call, the row and column axes' pairs are rebuilt with DyPE frequencies;
+    the time axis keeps the host's values.
+    """
+
+    def forward(self, x: torch.Tensor, fps: torch.Tensor | None = None, device: torch.device | None = None,
+                dtype: torch.dtype | None = None) -> torch.Tensor:
+        table = self.original(x, fps=fps, device=device, dtype=dtype)
+        step = self.step.get()
+        if step is None:
+            return table
+        frames, rows, cols = x.shape[1:4]
+        if (frames, (rows, cols)) != (step.frames, step.grid):
+            raise LayoutMismatch(
+                f"DyPE expected a {step.frames}x{step.grid[0]}x{step.grid[1]} token grid, but the position "
+                f"embedder got {frames}x{rows}x{cols}. Another patch may have changed the model's token layout."
+            )
+        axes = torch.meshgrid(*(torch.arange(n, dtype=torch.float32, device=table.device) for n in x.shape[1:4]),
+                              indexing="ij")
+        ids = torch.stack(axes, dim=-1).reshape(1, -1, 3)
+        frequencies = freqs.dype(step.layout, step.settings, step.scales, step.t, math_device(table.device))
+        dype = build_table(ids, step.layout, frequencies)[0, 0]
+        table = table.clone()
+        for axis in (step.layout.row_axis, step.layout.col_axis):
+            first, end = step.layout.pair_slices[axis]
+            table[:, first:end] = dype[:, first:end]
         return table
 
 

@@ -21,11 +21,11 @@ from typing import Any
 
 import torch
 
-from ..dype_core import DyPESettings, Plan, RotaryLayout, TableCache, plan, sigma_to_t
+from ..dype_core import DyPESettings, Plan, RotaryLayout, TableCache, plan
 from . import time_shift
 from .context import CONTROL_STEP, RUN, STEP, Run, Step
 from .controlnet import patch_run_controls
-from .embedder import DyPEEmbedder, host_embedder
+from .embedder import DyPEEmbedder, DyPEGridEmbedder, host_embedder
 from .families import Call, Family, detect
 from .families.family import last
 from .readout import report
@@ -63,7 +63,7 @@ class Patch:
             sigmas = time_shift.reshift(sigmas, time_shift.sampling_mu(sampling), mu)
         px = self.layout.px_per_token
         schedule = sigmas.detach().float().cpu()
-        return sigmas, plan(self.layout, cols * px, rows * px, schedule, self.settings, self.family.sigma_max), mu
+        return sigmas, plan(self.layout, cols * px, rows * px, schedule, self.settings, self.family.time), mu
 
     def step(self, call: Call, sigmas: Any, tokens: Locator, exact_ids: bool) -> Step | None:
         """The ``Step`` of ``call`` at ``sigmas``; ``None`` at or below the base size."""
@@ -79,7 +79,7 @@ class Patch:
             family=self.family,
             layout=self.layout,
             settings=self.settings,
-            t=sigma_to_t(float(sigmas.max()), self.family.sigma_max),
+            t=self.family.time(float(sigmas.max())),
             scales=scales,
             frames=call.frames,
             grid=call.grid,
@@ -198,7 +198,8 @@ def apply_dype(
     if time_shift_policy != "model":
         time_shift.require_shift_sampling(sampling, time_shift_policy)
     patched = model.clone()
-    patched.add_object_patch(family.embedder, DyPEEmbedder(original))
+    replacement = DyPEGridEmbedder if family.grid_embedder else DyPEEmbedder
+    patched.add_object_patch(family.embedder, replacement(original))
     if time_shift_policy in ("base", "custom"):
         fixed = family.base_mu if time_shift_policy == "base" else mu
         pinned = time_shift.pinned_sampling(sampling, model.model.model_config, fixed)

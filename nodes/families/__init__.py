@@ -12,13 +12,13 @@ from dataclasses import replace
 from typing import Any
 
 from ...dype_core import RotaryLayout
-from . import apply_model, flux, hunyuan, lumina, qwen, single_call, video
+from . import apply_model, cosmos, flux, hunyuan, lumina, qwen, single_call, video
 from .family import APPLY_MODEL, DIFFUSION_MODEL, Call, Family, Hook
 from .refusals import REFUSED
 
 FAMILIES: tuple[Family, ...] = (
     *flux.FAMILIES, *qwen.FAMILIES, *lumina.FAMILIES, *single_call.FAMILIES, *hunyuan.FAMILIES,
-    *video.FAMILIES, *apply_model.FAMILIES,
+    *video.FAMILIES, *apply_model.FAMILIES, *cosmos.FAMILIES,
 )
 
 __all__ = ["APPLY_MODEL", "DIFFUSION_MODEL", "FAMILIES", "Call", "Family", "Hook", "UnsupportedModel", "detect"]
@@ -68,12 +68,11 @@ def _layout(family: Family, diffusion_model: Any, embedder: Any, latent_downscal
     """The family's layout with the checkpoint's axis dims, theta and pixels per token, and the
     base grid of the family's native size in those tokens."""
     layout = family.layout
-    axes_dim = getattr(embedder, "axes_dim", None)
-    if axes_dim is not None:
-        layout = replace(layout, axes_dim=tuple(int(d) for d in axes_dim))
-    theta = getattr(embedder, "theta", None)
-    if theta is not None:
-        layout = replace(layout, theta=float(theta))
+    rotary = family.rotary(embedder)
+    if "axes_dim" in rotary:
+        layout = replace(layout, axes_dim=tuple(int(d) for d in rotary["axes_dim"]))
+    if "theta" in rotary:
+        layout = replace(layout, theta=float(rotary["theta"]))
     patch = getattr(diffusion_model, "patch_size", layout.patch)
     if isinstance(patch, (tuple, list)):
         patch = patch[-1]

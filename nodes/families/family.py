@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from ...dype_core import RotaryLayout
+from ...dype_core import RotaryLayout, sigma_to_t
 from ..tokens import Block, Locator
 
 
@@ -121,8 +121,12 @@ class Family:
     rebuilds them in float32 with the first token at ``origin(rows, cols)``. ``head_axis``
     is where the embedder's table has its head axis (1: ``[B,1,L,...]``, 2: ``[B,L,1,...]``).
     ``patch_t`` is the patch length along time of 5-D latents. ``base_mu`` is the family's own
-    time shift as FLUX's ``mu`` (``log(shift)`` for a discrete-flow shift). ``table`` turns a
+    time shift as FLUX's ``mu`` (``log(shift)`` for a discrete-flow shift). ``time`` maps the
+    sampler's sigma to diffusion time in ``[0, 1]``. ``table`` turns a
     table in FLUX's layout into the family's own, for models that lay pairs out otherwise.
+    ``grid_embedder`` marks embedders that take the token grid, not ids; ``read_layout(embedder)``
+    reads ``axes_dim`` and ``theta`` from an embedder that does not hold them as attributes
+    (empty when its geometry is not one DyPE supports).
     """
 
     name: str
@@ -138,16 +142,25 @@ class Family:
     origin: Callable[[int, int], tuple[int, int]] = corner
     head_axis: int = 1
     patch_t: int = 1
-    sigma_max: float = 1.0
+    time: Callable[[float], float] = sigma_to_t
     controlnets: bool = False
     variant: Callable[[Any, Any], bool] | None = None
     table: Callable[[torch.Tensor], torch.Tensor] | None = None
+    grid_embedder: bool = False
+    read_layout: Callable[[Any], dict] | None = None
+
+    def rotary(self, embedder: Any) -> dict:
+        """The embedder's ``axes_dim`` and ``theta`` (those it has)."""
+        if self.read_layout is not None:
+            return self.read_layout(embedder)
+        found = {"axes_dim": getattr(embedder, "axes_dim", None), "theta": getattr(embedder, "theta", None)}
+        return {name: value for name, value in found.items() if value is not None}
 
     def matches(self, model: Any, embedder: Any) -> bool:
         """Whether ``model`` (with rotary ``embedder``) belongs to this family."""
         if self.variant is not None:
             return self.variant(model, embedder)
-        axes_dim = getattr(embedder, "axes_dim", None)
+        axes_dim = self.rotary(embedder).get("axes_dim")
         return axes_dim is not None and len(axes_dim) == len(self.layout.axes_dim)
 
     def geometry(self, latent: torch.Tensor, layout: RotaryLayout) -> tuple[int, tuple[int, int]]:

@@ -1,0 +1,54 @@
+"""Cosmos Predict2 (text to image) and Anima: positions built from the token grid, no ids.
+
+``MiniTrainDIT``'s ``pos_embedder`` (``VideoRopePosition3DEmb``) takes the patch-embedded
+``[B, T, H, W, D]`` tensor and returns rotation matrices for corner-origin ``(t, r, c)``
+positions, pairs ordered ``[t | h | w]`` (``D/2 - 2 (D // 6)``, ``D // 6``, ``D // 6``
+pairs), applied in split halves. Its spatial theta carries a built-in NTK factor
+(``10000 * ratio ** (d / (d - 2))``, ratio 4 in ComfyUI's detection), which DyPE takes as
+the model's plain theta. Predict2 samples a rectified flow in EDM sigmas (up to 80; flow
+time ``sigma / (1 + sigma)``); Anima a discrete flow, shift 3. Native about 1 MP, 1024 px
+(Cosmos-Predict2 text-to-image model card; Anima inherits Predict2's geometry), 16 px per
+token (Wan 2.1 VAE /8, patch 2).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ...dype_core import RotaryLayout, edm_flow_time
+from ..tokens import Block, Locator
+from .family import Call, Family
+
+
+def grid(call: Call) -> Locator:
+    """The embedder covers exactly the main image's grid."""
+    return Block(slice(0, call.count), call.count)
+
+
+def cosmos_layout(embedder: Any) -> dict:
+    """Axes and spatial theta of a ``VideoRopePosition3DEmb``; empty when rows and columns differ."""
+    pairs_t, pairs_s = len(embedder.dim_temporal_range), len(embedder.dim_spatial_range)
+    if embedder.h_ntk_factor != embedder.w_ntk_factor:
+        return {}
+    return {"axes_dim": (2 * pairs_t, 2 * pairs_s, 2 * pairs_s), "theta": 10000.0 * embedder.h_ntk_factor}
+
+
+_LAYOUT = RotaryLayout(
+    name="Cosmos", axes_dim=(44, 42, 42), theta=10000.0 * 4.0 ** (42 / 40), row_axis=1, col_axis=2,
+    time_axis=0, base_grid=(64.0, 64.0), latent_downscale=8, patch=2,
+)
+_COMMON = dict(embedder="diffusion_model.pos_embedder", image=grid, grid_embedder=True, read_layout=cosmos_layout,
+               native=(1024, 1024))
+
+FAMILIES = (
+    Family(
+        name="Cosmos Predict2", members="Cosmos-Predict2 text to image (2B, 14B)",
+        classes=("comfy.ldm.cosmos.predict2.MiniTrainDIT",), layout=_LAYOUT, base_mu=0.0, time=edm_flow_time,
+        **_COMMON,
+    ),
+    Family(
+        name="Anima", members="Anima", classes=("comfy.ldm.anima.model.Anima",),
+        layout=_LAYOUT, base_mu=math.log(3.0), **_COMMON,
+    ),
+)
