@@ -51,7 +51,7 @@ def check_shift(time_shift: str, mu: float, base_resolution: int) -> None:
 
 
 class DyPE(io.ComfyNode):
-    """Patches a FLUX-family MODEL so that it samples far above its training resolution."""
+    """Patches a RoPE diffusion-transformer MODEL so that it samples far above its training resolution."""
 
     @classmethod
     def define_schema(cls) -> io.Schema:
@@ -94,8 +94,9 @@ class DyPE(io.ComfyNode):
                 ),
                 io.Int.Input(
                     "base_resolution", default=0, min=0, max=16384, step=16, advanced=True,
-                    tooltip="The model's training resolution in px; 0 = auto (FLUX.1, Flux.2, Chroma: 1024). "
-                    "Only raise it for fine-tunes trained larger: DyPE then starts acting at a larger size.",
+                    tooltip="The model's training resolution in px; 0 = auto, the family's own (1024 for most; "
+                    "Qwen-Image 1328, HunyuanImage 2.1 2048, Lens 1440, Wan 1280). Only raise it for fine-tunes "
+                    "trained larger: DyPE then starts acting at a larger size.",
                 ),
                 io.Combo.Input(
                     "scaling", options=list(SCALINGS), default="per-axis", advanced=True,
@@ -109,10 +110,11 @@ class DyPE(io.ComfyNode):
                 ),
                 io.Combo.Input(
                     "time_shift", options=list(POLICIES), default="model",
-                    tooltip="Noise schedule shift (FLUX mu). model (default): keep the model's own, including a "
-                    "ModelSamplingFlux node upstream. base: the flat mu 1.15 of the DyPE paper. linear: "
-                    "ComfyUI's mu linear in image tokens (very high at 4K: most steps stay noisy, smoother "
-                    "result). custom: the mu below.",
+                    tooltip="Noise schedule shift, as FLUX's mu (a shift s is mu = ln s). model (default): keep "
+                    "the model's own, including a ModelSamplingFlux / ModelSamplingSD3 / AuraFlow node upstream. "
+                    "base: the family's own (FLUX.1: 1.15, the DyPE paper's). linear: mu rising linearly in "
+                    "image tokens from the family's own at its native size (ComfyUI's FLUX rule; very high at "
+                    "4K: most steps stay noisy, smoother result). custom: the mu below.",
                 ),
                 io.Float.Input(
                     "mu", default=1.15, min=0.0, max=20.0, step=0.01, advanced=True,
