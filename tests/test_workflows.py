@@ -3,7 +3,7 @@
 Checked without ComfyUI: the JSON structure, the link table against both ends, ids, the node
 types (core nodes, ``DyPE``, notes), the DyPE widget values against the pack's own options, the
 sizes promised by each file name, a tiled decode at 4096 px and above, the read-me note, fixed
-seeds, and the A/B workflow's two branches.
+seeds with each family's sampler recipe, and the A/B workflow's two branches.
 
 With ``COMFYUI_PATH`` set, the node types and their widget values are also checked against the
 real ComfyUI node registry, read in a subprocess with ComfyUI's Python (``COMFYUI_PYTHON``,
@@ -38,6 +38,11 @@ SHIPPED = {
     "flux1_kontext_edit_2k.json",
     "flux1_ab_dype_vs_off.json",
     "flux1_ab_two_pass_1024_to_2048.json",
+    "qwen_image_2656x2656.json",
+    "qwen_image_edit_2k.json",
+    "zimage_2048x3072_portrait.json",
+    "hidream_i1_2048.json",
+    "hunyuanimage21_4096.json",
 }
 #: Frontend-only nodes: not in the server's registry, never executed.
 NOTES = {"Note", "MarkdownNote"}
@@ -49,14 +54,30 @@ CORE = {
     "Flux2Scheduler", "SamplerCustomAdvanced", "VAEDecode", "VAEDecodeTiled", "VAEEncode", "SaveImage",
     "PreviewImage", "LoadImage", "FluxKontextImageScale", "ReferenceLatent", "ModelSamplingFlux", "ImageScale",
     "LatentUpscaleBy",
+    # Qwen-Image / Qwen-Image-Edit, Z-Image, HiDream-I1, HunyuanImage 2.1
+    "ModelSamplingAuraFlow", "ModelSamplingSD3", "TextEncodeQwenImageEditPlus", "QuadrupleCLIPLoader",
+    "EmptyHunyuanImageLatent",
 }
 ALLOWED = CORE | NOTES | {"DyPE"}
 #: Nodes making the latent to be sampled: their first two widgets are width and height.
-LATENT_SIZE = {"EmptySD3LatentImage", "EmptyFlux2LatentImage", "EmptyLatentImage"}
+LATENT_SIZE = {"EmptySD3LatentImage", "EmptyFlux2LatentImage", "EmptyLatentImage", "EmptyHunyuanImageLatent"}
 #: Loader -> the models folder its file-name widgets refer to.
 LOADER_FOLDERS = {
     "UNETLoader": "diffusion_models", "DualCLIPLoader": "text_encoders", "CLIPLoader": "text_encoders",
-    "VAELoader": "vae",
+    "QuadrupleCLIPLoader": "text_encoders", "VAELoader": "vae",
+}
+#: Nodes that only set the flow schedule's shift: they may sit between the loader and DyPE (upstream,
+#: so that DyPE's time_shift 'model' keeps their shift), never between DyPE and the sampler.
+SHIFT_NODES = {"ModelSamplingFlux", "ModelSamplingAuraFlow", "ModelSamplingSD3"}
+#: KSampler settings by file-name prefix (longest match): cfg, sampler, scheduler, fewest and most steps;
+#: each family's own recipe from ComfyUI's templates and docs, denoise always 1.0.
+SAMPLER_RECIPES = {
+    "flux1_": (1.0, "euler", "simple", 20, 50),
+    "qwen_image_": (4.0, "euler", "simple", 20, 50),
+    "qwen_image_edit_": (2.5, "euler", "simple", 20, 50),
+    "zimage_": (1.0, "res_multistep", "simple", 8, 10),
+    "hidream_i1_": (1.0, "lcm", "normal", 16, 50),
+    "hunyuanimage21_": (3.5, "euler", "simple", 20, 50),
 }
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 FILE_SUFFIXES = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".gguf", ".png", ".jpg", ".jpeg", ".webp")
@@ -305,7 +326,10 @@ def test_dype_is_on_every_sampling_path(workflow):
         assert feed and feed[0]["type"] == "DyPE", f"{sampler['type']} {sampler['id']} samples without DyPE"
     for dype in of_type(workflow, "DyPE"):
         feed = source(workflow, dype, "model")
-        assert feed and feed[0]["type"] == "UNETLoader", "DyPE should take the loaded diffusion model"
+        while feed and feed[0]["type"] in SHIFT_NODES:
+            feed = source(workflow, feed[0], "model")
+        assert feed and feed[0]["type"] == "UNETLoader", \
+            "DyPE should take the loaded diffusion model (through shift nodes only)"
 
 
 def test_dype_widget_values_are_valid_options(workflow):
@@ -386,7 +410,11 @@ def test_seeds_are_fixed_and_outputs_named(workflow):
         assert isinstance(seed, int) and seed > 0 and control == "fixed", f"{node['type']} {node['id']}"
     for node in of_type(workflow, "KSampler"):
         steps, cfg, sampler, scheduler, denoise = node["widgets_values"][2:]
-        assert (cfg, sampler, scheduler, denoise) == (1.0, "euler", "simple", 1.0) and 20 <= steps <= 50
+        prefixes = [prefix for prefix in SAMPLER_RECIPES if workflow["_name"].startswith(prefix)]
+        assert prefixes, f"{workflow['_name']}: no sampler recipe for its family in SAMPLER_RECIPES"
+        want_cfg, want_sampler, want_scheduler, fewest, most = SAMPLER_RECIPES[max(prefixes, key=len)]
+        assert (cfg, sampler, scheduler, denoise) == (want_cfg, want_sampler, want_scheduler, 1.0), node["id"]
+        assert fewest <= steps <= most, f"KSampler {node['id']}: {steps} steps"
     prefixes = [node["widgets_values"][0] for node in of_type(workflow, "SaveImage")]
     assert prefixes and all(prefixes) and len(set(prefixes)) == len(prefixes)
 
