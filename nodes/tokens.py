@@ -41,15 +41,15 @@ class Block:
 
 @dataclass(frozen=True)
 class Segments:
-    """The embedder is called several times per forward call; the ``index``-th call is the
-    main image's (counting from 0), ``length`` tokens long with its ``count`` tokens first
-    (then padding). ``calls`` counts this forward call's embedder calls: a ``Segments`` is
-    made per forward call and lives in its context.
+    """The embedder is called several times per forward call; the ``index``-th call (from 0)
+    holds the main image at ``image``. That call is ``length`` tokens long (``None``: any
+    length that covers ``image``). ``calls`` counts this forward call's embedder calls: a
+    ``Segments`` is made per forward call and lives in its context.
     """
 
     index: int
-    count: int
-    length: int
+    image: slice
+    length: int | None = None
     calls: list[int] = field(default_factory=lambda: [0], compare=False, hash=False)
 
     def locate(self, ids: torch.Tensor) -> slice | None:
@@ -57,13 +57,17 @@ class Segments:
         self.calls[0] = seen + 1
         if seen != self.index:
             return None
-        if ids.ndim != 3 or ids.shape[1] != self.length:
+        tokens = ids.shape[1] if ids.ndim == 3 else -1
+        fits = tokens >= self.image.stop if self.length is None else tokens == self.length
+        if not fits:
             raise LayoutMismatch(
-                f"DyPE expected embedder call {self.index + 1} of this forward to hold the main image "
-                f"({self.count} tokens in {self.length}), but it got ids of shape {list(ids.shape)}. "
+                f"DyPE expected embedder call {self.index + 1} of this forward to hold the main image at "
+                f"tokens {self.image.start}..{self.image.stop - 1}"
+                + ("" if self.length is None else f" of {self.length}")
+                + f", but it got ids of shape {list(ids.shape)}. "
                 "This model version or another patch embeds its segments differently."
             )
-        return slice(0, self.count)
+        return self.image
 
 
 Locator = Block | Segments

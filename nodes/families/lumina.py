@@ -30,7 +30,7 @@ def main_segment(call: Call) -> Locator:
     per_segment = 3 if references and getattr(model, "siglip_embedder", None) is not None else 2
     pad = getattr(model, "pad_tokens_multiple", None) or 1
     length = -(-call.count // pad) * pad
-    return Segments(index=per_segment * references + per_segment - 1, count=call.count, length=length)
+    return Segments(index=per_segment * references + per_segment - 1, image=slice(0, call.count), length=length)
 
 
 def _axes(axes_dim: tuple[int, ...]) -> Any:

@@ -2,8 +2,9 @@
 cross-attention), called first in the forward.
 
 Wan: ``rope_embedder`` (44/42/42, theta 10000; host code reads its ``.theta``) on ids
-``(t, r, c)`` formed in the model dtype; in-context references, S2V and HuMo frames are later
-calls on their own grids. Sampling: discrete flow, shift 8. Trained at 832 x 480 and
+``(t, r, c)`` formed in the model dtype; a Fun reference frame comes before the video and
+Phantom's subject frames after it in the same call; in-context references, S2V and HuMo
+frames are later calls on their own grids. Sampling: discrete flow, shift 8. Trained at 832 x 480 and
 1280 x 720 in both orientations (Wan-AI/Wan2.1 and Wan2.2 READMEs: sizes 1280*720, 720*1280,
 832*480, 480*832), so each spatial axis saw 1280 px: 80 tokens of 16 px. Wan 2.2 TI2V-5B
 (VAE /16, 32 px per token) supports 1280 x 704 and 704 x 1280: 40 tokens. Wan 2.1 1.3B was
@@ -36,7 +37,16 @@ WAN_AXES = dict(axes_dim=(44, 42, 42), theta=10000.0, row_axis=1, col_axis=2, ti
 
 def first_call(call: Call) -> Locator:
     """The forward's first embedder call holds exactly the main image's tokens."""
-    return Segments(index=0, count=call.count, length=call.count)
+    return Segments(index=0, image=slice(0, call.count), length=call.count)
+
+
+def wan_video(call: Call) -> Locator:
+    """Wan's first embedder call: the video's frames, after the reference frame of Fun reference
+    models (``reference_latent`` through ``ref_conv``) and before Phantom's subject frames
+    (``time_dim_concat``)."""
+    reference = call.argument("reference_latent") is not None and getattr(call.model, "ref_conv", None) is not None
+    start = call.grid[0] * call.grid[1] if reference else 0
+    return Segments(index=0, image=slice(start, start + call.count))
 
 
 def _wan(dim: int | None, out_dim: int | None) -> Any:
@@ -49,7 +59,7 @@ def _wan(dim: int | None, out_dim: int | None) -> Any:
     return matches
 
 
-_WAN = dict(classes=WAN_CLASSES, embedder="diffusion_model.rope_embedder", image=first_call, exact_ids=True,
+_WAN = dict(classes=WAN_CLASSES, embedder="diffusion_model.rope_embedder", image=wan_video, exact_ids=True,
             base_mu=math.log(8.0), head_axis=1)
 
 FAMILIES = (
