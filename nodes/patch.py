@@ -16,6 +16,7 @@ Nothing on the shared model or its modules is changed; the model handed in is on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,8 +66,9 @@ class Patch:
         schedule = sigmas.detach().float().cpu()
         return sigmas, plan(self.layout, cols * px, rows * px, schedule, self.settings, self.family.time), mu
 
-    def step(self, call: Call, sigmas: Any, tokens: Locator, exact_ids: bool) -> Step | None:
-        """The ``Step`` of ``call`` at ``sigmas``; ``None`` at or below the base size."""
+    def step(self, call: Call, sigmas: Any, locate: Callable[[Call], Locator], exact_ids: bool) -> Step | None:
+        """The ``Step`` of ``call`` at ``sigmas``, its image tokens found by ``locate``; ``None`` (and
+        nothing located) at or below the base size."""
         scales = self.scales(call.grid)
         if max(scales) == 1.0:
             return None
@@ -83,7 +85,7 @@ class Patch:
             scales=scales,
             frames=call.frames,
             grid=call.grid,
-            tokens=tokens,
+            tokens=locate(call),
             exact_ids=exact_ids,
         )
 
@@ -123,7 +125,7 @@ class ModelCallWrapper:
         model = owner.diffusion_model if family.hook.kind == APPLY_MODEL else owner
         call = Call(model=model, args=args, kwargs=kwargs, hook=family.hook, frames=frames, grid=grid)
         sigmas = family.hook.sigmas(args, kwargs)
-        step = self.patch.step(call, sigmas, family.image(call), family.exact_ids)
+        step = self.patch.step(call, sigmas, family.image, family.exact_ids)
         return _within(STEP, step, executor, *args, **kwargs)
 
 
@@ -141,7 +143,7 @@ class ControlStepWrapper:
                  *args: Any, **kwargs: Any) -> Any:
         frames, grid = self.patch.geometry(x_in)
         call = Call(model=None, args=(x_in,), kwargs={}, hook=self.patch.family.hook, frames=frames, grid=grid)
-        step = self.patch.step(call, timestep, last(call), exact_ids=True)
+        step = self.patch.step(call, timestep, last, exact_ids=True)
         return _within(CONTROL_STEP, step, executor, model, conds, x_in, timestep, *args, **kwargs)
 
 

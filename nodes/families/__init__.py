@@ -73,7 +73,7 @@ def _layout(family: Family, diffusion_model: Any, embedder: Any, latent_downscal
         layout = replace(layout, axes_dim=tuple(int(d) for d in rotary["axes_dim"]))
     if "theta" in rotary:
         layout = replace(layout, theta=float(rotary["theta"]))
-    patch = getattr(diffusion_model, "patch_size", layout.patch)
+    patch = getattr(diffusion_model, "patch_size", layout.patch) if family.patch_from_model else layout.patch
     if isinstance(patch, (tuple, list)):
         patch = patch[-1]
     layout = replace(layout, patch=int(patch), latent_downscale=latent_downscale or layout.latent_downscale)

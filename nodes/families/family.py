@@ -126,7 +126,8 @@ class Family:
     table in FLUX's layout into the family's own, for models that lay pairs out otherwise.
     ``grid_embedder`` marks embedders that take the token grid, not ids; ``read_layout(embedder)``
     reads ``axes_dim`` and ``theta`` from an embedder that does not hold them as attributes
-    (empty when its geometry is not one DyPE supports).
+    (empty when its geometry is not one DyPE supports). ``patch_from_model``: the model's
+    ``patch_size`` is its token size (Lens's sizes only its output layer).
     """
 
     name: str
@@ -148,6 +149,7 @@ class Family:
     table: Callable[[torch.Tensor], torch.Tensor] | None = None
     grid_embedder: bool = False
     read_layout: Callable[[Any], dict] | None = None
+    patch_from_model: bool = True
 
     def rotary(self, embedder: Any) -> dict:
         """The embedder's ``axes_dim`` and ``theta`` (those it has)."""

@@ -7,7 +7,8 @@ ComfyUI's config leaves the shift at 1).
 Krea 2: zero text ids then the image ``(0, r, c)``, float32; axes from the head dim
 (32/48/48 at 128), theta 1000. Native "1K" (Krea's Krea 2 guide); ``ModelSamplingFlux`` 1.15.
 Lens: image first, centred ``(0, r - ceil(rows / 2), c - ceil(cols / 2))``, then text on
-the diagonal after it, float32, batch 1. One latent pixel is one token (Flux.2 VAE, /16).
+the diagonal after it, float32, batch 1. One latent pixel is one token (Flux.2 VAE, /16); its
+``patch_size`` of 2 sizes only the output layer.
 Native: up to 1440 x 1440 px (microsoft Lens model card); ``ModelSamplingFlux`` 1.829.
 """
 
@@ -64,6 +65,6 @@ FAMILIES = (
         classes=("comfy.ldm.lens.model.LensTransformer2DModel",),
         layout=replace(FLUX1, name="Lens", axes_dim=(8, 28, 28), latent_downscale=16, patch=1),
         embedder="diffusion_model.pos_embed",
-        native=(1440, 1440), base_mu=1.829, image=first, origin=centred_up,
+        native=(1440, 1440), base_mu=1.829, image=first, origin=centred_up, patch_from_model=False,
     ),
 )
