@@ -294,7 +294,7 @@ def test_unsupported_models_are_named_with_the_supported_families(models):
     other = models["flux"].clone()
     other.add_object_patch("diffusion_model", torch.nn.Linear(4, 4))
     with pytest.raises(UnsupportedModel, match=r"cannot patch Linear \(torch.nn.modules.linear.Linear\).*"
-                                               r"Supported families: FLUX.1, Flux.2, Chroma, .*Qwen-Image.*Z-Image.*Wan"):
+                                               r"Supported families: FLUX.1, Flux.2, Chroma, .*Qwen-Image.*Wan"):
         DyPE.execute(other)
 
 

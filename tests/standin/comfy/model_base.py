@@ -28,6 +28,7 @@ from .patcher_extension import WrapperExecutor, WrappersMP, get_all_wrappers
 class ModelType(Enum):
     FLUX = 8
     FLOW = 6
+    FLOW_COSMOS = 10
 
 
 @dataclass

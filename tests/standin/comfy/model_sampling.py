@@ -3,8 +3,10 @@
 ``ModelSamplingFlux`` maps timestep t in (0, 1] to sigma with ``flux_time_shift(mu, 1, t)``;
 ``shift`` holds mu. The Flux timestep fed to the network *is* sigma. ``ModelSamplingDiscreteFlow``
 (ModelType.FLOW: Lumina, Z-Image, HiDream, Wan, Hunyuan...) maps t to ``shift t / (1 + (shift - 1) t)``
-and feeds the network ``sigma * multiplier``. ``CONST`` is the rectified-flow
-parameterisation: x_t = sigma * noise + (1 - sigma) * x0, denoised = x_t - sigma * v.
+and feeds the network ``sigma * multiplier``. ``ModelSamplingCosmosRFlow`` (ModelType.FLOW_COSMOS, Cosmos
+Predict2) keeps EDM sigmas log-spaced in ``[sigma_min, sigma_max]`` (0.002..80) and feeds the network the
+flow time ``sigma / (sigma + 1)``; its ``COSMOS_RFLOW`` parameterisation scales the input by ``1 - t``.
+``CONST`` is the rectified-flow parameterisation: x_t = sigma * noise + (1 - sigma) * x0, denoised = x_t - sigma * v.
 """
 
 from __future__ import annotations
@@ -102,12 +104,59 @@ class ModelSamplingDiscreteFlow(torch.nn.Module):
         return self.sigma(torch.tensor((1.0 - percent) * self.multiplier)).item()
 
 
+class COSMOS_RFLOW:
+    def calculate_input(self, sigma, noise):
+        return noise * (1.0 - _per_sample(sigma / (sigma + 1), noise.ndim))
+
+    def calculate_denoised(self, sigma, model_output, model_input):
+        t = _per_sample(sigma / (sigma + 1), model_output.ndim)
+        return model_input * (1.0 - t) - model_output * t
+
+    def noise_scaling(self, sigma, noise, latent_image, max_denoise=False):
+        return noise * _per_sample(sigma, noise.ndim) + latent_image
+
+    def inverse_noise_scaling(self, sigma, latent):
+        return latent
+
+
+class ModelSamplingCosmosRFlow(torch.nn.Module):
+    def __init__(self, model_config=None):
+        super().__init__()
+        settings = model_config.sampling_settings if model_config is not None else {}
+        low, high = math.log(settings.get("sigma_min", 0.002)), math.log(settings.get("sigma_max", 80.0))
+        self.register_buffer("sigmas", torch.linspace(low, high, 1000).exp())
+
+    @property
+    def sigma_min(self):
+        return self.sigmas[0]
+
+    @property
+    def sigma_max(self):
+        return self.sigmas[-1]
+
+    def timestep(self, sigma):
+        return sigma / (sigma + 1)
+
+    def sigma(self, timestep):
+        return torch.clamp(timestep / (1 - timestep), max=float(self.sigma_max))
+
+    def percent_to_sigma(self, percent):
+        if percent <= 0.0:
+            return float(self.sigma_max)
+        if percent >= 1.0:
+            return 0.0
+        return float(self.sigma(torch.tensor(1.0 - percent)))
+
+
 def model_sampling(model_config, model_type=None):
     """Build the combined sampling class the way ``model_base.model_sampling`` does: FLUX-shifted for
-    ModelType.FLUX, discrete flow for ModelType.FLOW, both with the CONST parameterisation."""
-    base = ModelSamplingDiscreteFlow if getattr(model_type, "name", "FLUX") == "FLOW" else ModelSamplingFlux
+    ModelType.FLUX, discrete flow for ModelType.FLOW (both with the CONST parameterisation), Cosmos's
+    rectified flow for ModelType.FLOW_COSMOS."""
+    name = getattr(model_type, "name", "FLUX")
+    base = {"FLOW": ModelSamplingDiscreteFlow, "FLOW_COSMOS": ModelSamplingCosmosRFlow}.get(name, ModelSamplingFlux)
+    parameterisation = COSMOS_RFLOW if name == "FLOW_COSMOS" else CONST
 
-    class ModelSampling(base, CONST):
+    class ModelSampling(base, parameterisation):
         pass
 
     return ModelSampling(model_config)
