@@ -59,6 +59,8 @@ class DyPEEmbedder(torch.nn.Module):
         image = None if step is None else step.tokens.locate(ids)
         if image is None:
             return self.original(ids)
+        if not ids.is_floating_point():
+            ids = ids.to(torch.float32)  # integer ids (OmniGen2) are exact; the host's rope casts them the same way
         if step.exact_ids:
             ids = exact_image_ids(ids, image, step)
         run = RUN.get()

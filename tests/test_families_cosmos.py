@@ -103,7 +103,7 @@ def test_above_the_base_rows_and_columns_follow_the_step_and_time_stays_the_host
 
 def test_unequal_row_and_column_factors_are_refused():
     model = build("Anima", rope_w_extrapolation_ratio=2.0)
-    with pytest.raises(UnsupportedModel, match=r"cannot patch Anima .*variant's rotary layout is not one DyPE knows"):
+    with pytest.raises(UnsupportedModel, match=r"cannot patch Anima .*row and column NTK factors differ"):
         dype(model)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from ...dype_core import RotaryLayout
 from . import apply_model, cosmos, flux, hunyuan, lumina, qwen, single_call, video
 from .family import APPLY_MODEL, DIFFUSION_MODEL, Call, Family, Hook
-from .refusals import REFUSED
+from .refusals import REFUSED, VARIANTS
 
 FAMILIES: tuple[Family, ...] = (
     *flux.FAMILIES, *qwen.FAMILIES, *lumina.FAMILIES, *single_call.FAMILIES, *hunyuan.FAMILIES,
@@ -57,7 +57,7 @@ def detect(
             return family, _layout(family, diffusion_model, embedder, latent_downscale)
     reason = REFUSED.get(name) or REFUSED.get(type(diffusion_model).__name__)
     if reason is None and any(name in family.classes for family in FAMILIES):
-        reason = "this variant's rotary layout is not one DyPE knows"
+        reason = VARIANTS.get(name, "this variant's rotary layout is not one DyPE knows")
     reason = reason or "it is not a rotary-position transformer DyPE knows"
     raise UnsupportedModel(
         f"DyPE cannot patch {type(diffusion_model).__name__} ({name}): {reason}. Supported families: {supported()}."

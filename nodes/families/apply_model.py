@@ -21,7 +21,7 @@ from .family import APPLY_MODEL, Family, first, last
 
 
 def split_half(table: torch.Tensor) -> torch.Tensor:
-    """Ernie-Image's table from FLUX's ``[B, 1, L, P, 2, 2]``: ``[B, L, 1, 2P, 2, 2]`` whose entry
+    """Ernie-Image's table from FLUX's ``[B, 1, L, P, 2, 2]``: ``[B, L, 1, P, 2, 2]`` whose entry
     ``k`` holds the first row ``[cos, -sin]`` of pair ``k // 2`` and the second row ``[sin, cos]``
     of pair ``P / 2 + k // 2`` (Ernie's ``ErnieImageEmbedND3`` layout)."""
     pairs = table.shape[-3]
@@ -55,7 +55,7 @@ FAMILIES = (
             name="Ernie-Image", axes_dim=(32, 48, 48), theta=256.0, row_axis=1, col_axis=2,
             base_grid=(64.0, 64.0), latent_downscale=16, patch=1,
         ),
-        embedder="diffusion_model.pos_embed", hook=APPLY_MODEL, image=first, table=split_half,
+        embedder="diffusion_model.pos_embed", hook=APPLY_MODEL, image=first, table=split_half, head_axis=2,
         native=(1024, 1024), base_mu=math.log(3.0),
     ),
 )

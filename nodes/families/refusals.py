@@ -45,3 +45,13 @@ REFUSED: dict[str, str] = {
     "ComfyFluxWrapper": _NUNCHAKU.format("FLUX"),
     "ComfyFlux2Wrapper": _NUNCHAKU.format("Flux.2"),
 }
+
+#: Classes DyPE supports in some variants, with why the others are refused.
+VARIANTS: dict[str, str] = {
+    "comfy.ldm.kandinsky5.model.Kandinsky5": "Kandinsky 5 video models divide their positions by their own scale "
+    "factor (rope_scale_factor (1, 2, 2)); DyPE supports Kandinsky 5 Image (factor 1)",
+    "comfy.ldm.cosmos.predict2.MiniTrainDIT": "this checkpoint's row and column NTK factors differ; DyPE supports "
+    "Cosmos Predict2 models with equal ones",
+    "comfy.ldm.anima.model.Anima": "this checkpoint's row and column NTK factors differ; DyPE supports Anima "
+    "models with equal ones",
+}
