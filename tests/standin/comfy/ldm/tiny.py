@@ -59,3 +59,20 @@ def unpatchify(tokens: Tensor, patch: int, channels: int, h: int, w: int) -> Ten
     rows, cols = -(-h // patch), -(-w // patch)
     x = tokens.reshape(b, rows, cols, channels, patch, patch).permute(0, 3, 1, 4, 2, 5)
     return x.reshape(b, channels, rows * patch, cols * patch)[..., :h, :w]
+
+
+def patchify_frames(x: Tensor, patch: int) -> Tensor:
+    """``[B, C, H, W]`` or ``[B, C, T, H, W]`` (patch 1 along time) to tokens ``(t, r, c)`` row-major."""
+    if x.ndim == 4:
+        return patchify(x, patch)
+    return patchify(x.transpose(1, 2).flatten(0, 1), patch).reshape(x.shape[0], -1, x.shape[1] * patch * patch)
+
+
+def unpatchify_frames(tokens: Tensor, patch: int, channels: int, shape: torch.Size) -> Tensor:
+    """The inverse of ``patchify_frames`` for a latent of ``shape`` with ``channels`` channels."""
+    h, w = shape[-2], shape[-1]
+    if len(shape) == 4:
+        return unpatchify(tokens, patch, channels, h, w)
+    b, t = shape[0], shape[2]
+    frames = unpatchify(tokens.reshape(b * t, -1, tokens.shape[-1]), patch, channels, h, w)
+    return frames.reshape(b, t, channels, h, w).transpose(1, 2)

@@ -13,8 +13,7 @@ from __future__ import annotations
 from torch import nn
 
 from ...patcher_extension import WrapperExecutor, WrappersMP, get_all_wrappers
-from ..hunyuan_video.model import patchify_frames, unpatchify_frames
-from ..tiny import TinyCore
+from ..tiny import TinyCore, patchify_frames, unpatchify_frames
 from .position_embedding import VideoRopePosition3DEmb
 
 

@@ -18,8 +18,7 @@ from torch import nn
 
 from ...patcher_extension import WrapperExecutor, WrappersMP, get_all_wrappers
 from ..flux.layers import EmbedND
-from ..hunyuan_video.model import patchify_frames, unpatchify_frames
-from ..tiny import TinyCore
+from ..tiny import TinyCore, patchify_frames, unpatchify_frames
 
 
 class Kandinsky5(nn.Module):

@@ -21,8 +21,7 @@ from torch import nn
 from ...patcher_extension import WrapperExecutor, WrappersMP, get_all_wrappers
 from ..flux.layers import EmbedND
 from ..flux.math import rope
-from ..hunyuan_video.model import patchify_frames, unpatchify_frames
-from ..tiny import TinyCore
+from ..tiny import TinyCore, patchify_frames, unpatchify_frames
 
 
 class WanModel(nn.Module):
