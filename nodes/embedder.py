@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
+from dataclasses import replace
 
 import torch
 
@@ -91,8 +92,8 @@ class DyPEGridEmbedder(DyPEEmbedder):
 
     The host's ``pos_embedder(x [B, T, H, W, D], fps=..., device=...)`` returns rotation
     matrices ``[T*H*W, P, 2, 2]`` for corner-origin grid positions, pairs ordered by axis.
-    Inside a DyPE call, the row and column axes' pairs are rebuilt with DyPE frequencies;
-    the time axis keeps the host's values.
+    Inside a DyPE call, the row and column axes' pairs are rebuilt with DyPE frequencies
+    (built once for a frame's grid); the time axis keeps the host's values.
     """
 
     def forward(self, x: torch.Tensor, fps: torch.Tensor | None = None, device: torch.device | None = None,
@@ -107,15 +108,20 @@ class DyPEGridEmbedder(DyPEEmbedder):
                 f"DyPE expected a {step.frames}x{step.grid[0]}x{step.grid[1]} token grid, but the position "
                 f"embedder got {frames}x{rows}x{cols}. Another patch may have changed the model's token layout."
             )
-        axes = torch.meshgrid(*(torch.arange(n, dtype=torch.float32, device=table.device) for n in x.shape[1:4]),
-                              indexing="ij")
-        ids = torch.stack(axes, dim=-1).reshape(1, -1, 3)
-        frequencies = freqs.dype(step.layout, step.settings, step.scales, step.t, math_device(table.device))
-        dype = build_table(ids, step.layout, frequencies)[0, 0]
+        layout = step.layout
+        spatial = (layout.row_axis, layout.col_axis)
+        plane = replace(layout, axes_dim=tuple(layout.axes_dim[a] for a in spatial), row_axis=0, col_axis=1,
+                        time_axis=None)
+        ids = torch.stack(torch.meshgrid(torch.arange(rows, dtype=torch.float32, device=table.device),
+                                         torch.arange(cols, dtype=torch.float32, device=table.device),
+                                         indexing="ij"), dim=-1).reshape(1, -1, 2)
+        scales = tuple(step.scales[a] for a in spatial)
+        frequencies = freqs.dype(plane, step.settings, scales, step.t, math_device(table.device))
+        dype = build_table(ids, plane, frequencies)[0, 0].repeat(frames, 1, 1, 1)
+        # The grid embedder's pairs run [time | rows | columns]: rows and columns are one block.
+        first, end = layout.pair_slices[layout.row_axis][0], layout.pair_slices[layout.col_axis][1]
         table = table.clone()
-        for axis in (step.layout.row_axis, step.layout.col_axis):
-            first, end = step.layout.pair_slices[axis]
-            table[:, first:end] = dype[:, first:end]
+        table[:, first:end] = dype
         return table
 
 
