@@ -30,9 +30,10 @@ CPU = torch.device("cpu")
 
 
 class HunyuanImage21RefinerLatent(latent_formats.LatentFormat):
-    """The Refiner's latent: 64 channels (two packed frames of a 32-channel VAE), /16, 5-D."""
+    """The Refiner's latent: 64 channels (two packed frames of a 32-channel VAE), 5-D. Its VAE downscales
+    16, but the host's format keeps the default ``spacial_downscale_ratio`` 8, as here."""
 
-    latent_channels, spacial_downscale_ratio, latent_dimensions = 64, 16, 3
+    latent_channels, latent_dimensions = 64, 3
 
 
 class ChromaRadianceLatent(latent_formats.LatentFormat):

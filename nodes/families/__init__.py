@@ -76,6 +76,8 @@ def _layout(family: Family, diffusion_model: Any, embedder: Any, latent_downscal
     patch = getattr(diffusion_model, "patch_size", layout.patch) if family.patch_from_model else layout.patch
     if isinstance(patch, (tuple, list)):
         patch = patch[-1]
-    layout = replace(layout, patch=int(patch), latent_downscale=latent_downscale or layout.latent_downscale)
+    if family.downscale_from_format and latent_downscale:
+        layout = replace(layout, latent_downscale=latent_downscale)
+    layout = replace(layout, patch=int(patch))
     height, width = family.native
     return replace(layout, base_grid=(height / layout.px_per_token, width / layout.px_per_token))

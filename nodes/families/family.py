@@ -127,7 +127,9 @@ class Family:
     ``grid_embedder`` marks embedders that take the token grid, not ids; ``read_layout(embedder)``
     reads ``axes_dim`` and ``theta`` from an embedder that does not hold them as attributes
     (empty when its geometry is not one DyPE supports). ``patch_from_model``: the model's
-    ``patch_size`` is its token size (Lens's sizes only its output layer).
+    ``patch_size`` is its token size (Lens's sizes only its output layer); ``downscale_from_format``:
+    the latent format's ``spacial_downscale_ratio`` is the VAE's (the HunyuanImage Refiner's format
+    keeps the default 8 for a VAE that downscales 16).
     """
 
     name: str
@@ -150,6 +152,7 @@ class Family:
     grid_embedder: bool = False
     read_layout: Callable[[Any], dict] | None = None
     patch_from_model: bool = True
+    downscale_from_format: bool = True
 
     def rotary(self, embedder: Any) -> dict:
         """The embedder's ``axes_dim`` and ``theta`` (those it has)."""

@@ -5,7 +5,8 @@ One ids tensor per forward: zero ids for every text stream (LLM, ByT5, vision), 
 dtype with ``linspace``. Theta 256 (``model_detection`` sets it). Sampling: discrete flow.
 HunyuanImage 2.1: 2-D patch, axes 64/64, 32 px per token (VAE /32), native 2048 x 2048
 ("2K (2048 x 2048)", Tencent-Hunyuan/HunyuanImage-2.1 README, arXiv 2509.04545), shift 5.
-Refiner: 3-D patch at 16 px per token on the same 2K output, shift 4. HunyuanVideo 1.0 / 1.5:
+Refiner: 3-D patch at 16 px per token on the same 2K output (its VAE downscales 16, though
+ComfyUI's latent format for it keeps the default ratio 8), shift 4. HunyuanVideo 1.0 / 1.5:
 720p (1280 x 720, HunyuanVideo README), trained in both orientations, so each spatial axis
 saw 1280 px; shift 7. Time is never scaled.
 """
@@ -50,7 +51,7 @@ FAMILIES = (
     Family(
         name="HunyuanImage 2.1 Refiner", members="Refiner",
         layout=RotaryLayout(name="HunyuanImage 2.1 Refiner", base_grid=(128.0, 128.0), **VIDEO_AXES),
-        native=(2048, 2048), base_mu=math.log(4.0), variant=_refiner, **_COMMON,
+        native=(2048, 2048), base_mu=math.log(4.0), variant=_refiner, downscale_from_format=False, **_COMMON,
     ),
     Family(
         name="HunyuanVideo", members="1.0 (T2V, I2V), 1.5 (spatial axes)",
