@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make plan   the main job: print DyPE's plan for FLUX at 4096x4096 and write its chart
 #   make test   install what the tests need and run them (lint, Python tests, JavaScript tests)
+# The quality lab (lab/, docs/lab/): make lab-train reproduces its weights, make lab its results.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -15,9 +16,15 @@ $(STAMP): pyproject.toml
 plan: $(STAMP)
 	$(PY) -m dype_core plan --model flux --width 4096 --height 4096 --steps 28 --chart dype_plan.png
 
+lab: $(STAMP)
+	$(PY) -m lab evaluate
+
+lab-train: $(STAMP)
+	$(PY) -m lab train
+
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 	@if command -v node >/dev/null 2>&1; then node --test tests/js/; else echo "node not found: JavaScript tests skipped"; fi
 
-.PHONY: plan test
+.PHONY: plan lab lab-train test

@@ -1,0 +1,145 @@
+"""Command line of the lab.
+
+``python -m lab train``     train the DiT (bit-reproducible on the CPU) into lab/weights/
+``python -m lab evaluate``  sample every method at 1x-4x, measure, write docs/lab/ (the one command)
+``python -m lab report``    rewrite docs/lab/results.md and grid.png from results.json (no measuring)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import evaluate as lab_eval
+from . import report as lab_report
+from . import train as lab_train
+
+LAB = Path(__file__).resolve().parent
+WEIGHTS = LAB / "weights" / "lab_dit.safetensors"
+RUNS = LAB / "runs"
+DOCS = LAB.parent / "docs" / "lab"
+
+
+def _train(args: argparse.Namespace) -> None:
+    config = lab_train.TrainConfig(steps=args.steps, threads=args.threads, seed=args.seed)
+    log = Path(args.log) if args.log else None
+    start = time.perf_counter()
+    model, _ = lab_train.train(config, log_every=args.log_every, log=log,
+                               checkpoint=Path(args.out) if args.checkpoint else None)
+    seconds = time.perf_counter() - start
+    out = Path(args.out)
+    lab_train.save(model, config, out)
+    facts = {"sha256": lab_train.file_hash(out), "train_seconds": round(seconds, 1),
+             "command": "python -m lab " + " ".join(sys.argv[1:]), "torch": torch.__version__,
+             "machine": platform.machine()}
+    out.with_suffix(".json").write_text(json.dumps(facts, indent=1) + "\n")
+    print(f"wrote {out} in {seconds:.0f} s; sha256 {facts['sha256']}")
+
+
+def _measure(args: argparse.Namespace, stored: dict[str, np.ndarray], facts: dict[str, object]) -> None:
+    """Measure ``stored`` samples and write results.json, then the report."""
+    scales = [int(s) for s in facts["scales"]]
+    start = time.perf_counter()
+    result, cells = lab_eval.measure(stored, scales, int(facts["base"]))
+    diffs = {f"{a}-{b}@{m}@{s}": lab_eval.paired_difference(cells, a, b, s, m)
+             for a, b, m, s in lab_report.comparisons(scales)}
+    facts["measure_seconds"] = time.perf_counter() - start
+    docs = Path(args.docs)
+    docs.mkdir(parents=True, exist_ok=True)
+    lab_eval.save_results(docs / "results.json", result, diffs, facts)
+    _write(docs, stored, result, diffs, facts)
+
+
+def _write(docs: Path, stored: dict[str, np.ndarray], result: dict, diffs: dict, facts: dict[str, object]) -> None:
+    """Write results.md and grid.png."""
+    lab_report.write_grid(stored, [int(s) for s in facts["scales"]], int(facts["base"]), docs / "grid.png")
+    (docs / "results.md").write_text(lab_report.markdown(result, diffs, facts))
+    print(f"wrote {docs / 'results.md'} and {docs / 'grid.png'}")
+
+
+def _training_facts(weights: Path) -> dict[str, object]:
+    """Training time and hash from the weights' sidecar JSON (written by ``train``), if present."""
+    sidecar = weights.with_suffix(".json")
+    if not sidecar.exists():
+        return {}
+    facts = json.loads(sidecar.read_text())
+    return {"train_seconds": facts["train_seconds"], "weights_sha256": facts["sha256"]}
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository root when inside it."""
+    path = path.resolve()
+    return str(path.relative_to(LAB.parent)) if path.is_relative_to(LAB.parent) else str(path)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    runs = Path(args.runs)
+    if not args.reuse_samples:
+        torch.manual_seed(0)
+        torch.set_num_threads(args.threads)
+        model, recipe = lab_train.load(Path(args.weights))
+        scales = sorted(set(args.scales))
+        counts = {s: args.count for s in scales}
+        start = time.perf_counter()
+        seconds = lab_eval.generate(model, scales, counts, args.steps, args.batch, runs)
+        facts: dict[str, object] = {
+            "base": model.config.image_size, "scales": scales, "count": args.count, "steps": args.steps,
+            "threads": args.threads, "sample_seconds": time.perf_counter() - start, "cell_seconds": seconds,
+            "train_recipe": {k: v for k, v in recipe.items() if k != "model"}, "model": recipe["model"],
+            **_training_facts(Path(args.weights)),
+            "weights": _shown(Path(args.weights)),
+            "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+        }
+        (runs / "facts.json").write_text(json.dumps(facts, indent=1) + "\n")
+    facts = json.loads((runs / "facts.json").read_text())
+    _measure(args, dict(np.load(runs / "samples.npz")), facts)
+
+
+def _report(args: argparse.Namespace) -> None:
+    docs = Path(args.docs)
+    result, diffs, facts = lab_eval.load_results(docs / "results.json")
+    _write(docs, dict(np.load(Path(args.runs) / "samples.npz")), result, diffs, facts)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse ``argv`` and run the subcommand."""
+    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("train", help="train the lab DiT (bit-reproducible on the CPU)")
+    p.add_argument("--steps", type=int, default=lab_train.TrainConfig.steps)
+    p.add_argument("--threads", type=int, default=lab_train.TrainConfig.threads)
+    p.add_argument("--seed", type=int, default=lab_train.TrainConfig.seed)
+    p.add_argument("--out", default=str(WEIGHTS))
+    p.add_argument("--log", default="", help="also append the progress lines to this file")
+    p.add_argument("--log-every", type=int, default=50)
+    p.add_argument("--checkpoint", action="store_true", help="write the EMA weights to --out at every log line")
+    p.set_defaults(func=_train)
+    for name, func, text in (("evaluate", _evaluate, "sample all methods x scales, measure, write docs/lab/"),
+                             ("report", _report, "rewrite results.md and grid.png from results.json")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--runs", default=str(RUNS), help="where the samples are kept (samples.npz)")
+        p.add_argument("--docs", default=str(DOCS), help="where results.md, grid.png, results.json go")
+        if name == "evaluate":
+            p.add_argument("--weights", default=str(WEIGHTS))
+            p.add_argument("--scales", type=int, nargs="+", default=[1, 2, 3, 4])
+            p.add_argument("--count", type=int, default=32, help="samples per method and scale")
+            p.add_argument("--steps", type=int, default=20, help="Euler steps")
+            p.add_argument("--batch", type=int, default=8)
+            p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)")
+            p.add_argument("--reuse-samples", action="store_true",
+                           help="measure the samples already in --runs (samples.npz, facts.json) instead of sampling")
+        p.set_defaults(func=func)
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Euler sampling of the rectified flow, with one rotary table per step.
+
+FLUX's rectified flow: ``x_t = (1 - t) x0 + t noise``, velocity ``v = noise - x0``. Sampling
+integrates ``dx/dt = v(x_t, t)`` from ``t = 1`` (noise) to ``t = 0`` with Euler steps
+``x_{t'} = x_t + (t' - t) v(x_t, t)`` on a uniform grid of ``steps`` intervals. The table of
+each step comes from ``lab.rope.table`` at that step's ``t`` (= sigma, since sigma_max = 1),
+so dynamic methods follow DyPE's ``k(t)`` exactly as the node pack does.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from dype_core import DyPESettings
+
+from . import rope as lab_rope
+from .model import DiT
+
+
+def time_grid(steps: int) -> list[float]:
+    """``steps + 1`` times from 1 to 0, uniform."""
+    return [1.0 - i / steps for i in range(steps + 1)]
+
+
+@torch.no_grad()
+def sample(
+    model: DiT,
+    noise: torch.Tensor,
+    settings: DyPESettings | None,
+    steps: int,
+) -> torch.Tensor:
+    """Images from ``noise [B, C, H, W]`` (any multiple of the patch) by ``steps`` Euler steps,
+    with the rotary tables of ``settings`` (None: plain RoPE)."""
+    layout = model.config.layout()
+    rows, cols = noise.shape[2] // model.config.patch, noise.shape[3] // model.config.patch
+    x = noise
+    times = time_grid(steps)
+    for t, t_next in zip(times[:-1], times[1:]):
+        table = lab_rope.table(layout, rows, cols, settings, t)
+        v = model(x, torch.full((x.shape[0],), t), table)
+        x = x + (t_next - t) * v
+    return x
+
+
+def noise_for(seed: int, count: int, size: int, channels: int = 3) -> torch.Tensor:
+    """The starting noise of sample seeds ``seed .. seed + count - 1`` at ``size`` pixels: one
+    generator per seed, so a sample does not depend on the batch it is drawn in."""
+    out = []
+    for index in range(seed, seed + count):
+        gen = torch.Generator().manual_seed(index)
+        out.append(torch.randn(channels, size, size, generator=gen))
+    return torch.stack(out)

@@ -1,0 +1,213 @@
+"""The quality lab: generator, metrics on constructed cases, rotary tables, and a smoke run."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dype_core.methods import axis_frequencies
+from lab import data, metrics
+from lab import rope as lab_rope
+from lab.evaluate import Cell
+from lab.model import DiT, ModelConfig
+from lab.report import gate
+from lab.sample import noise_for, sample
+from lab.train import TrainConfig, file_hash, load, save, tensor_hash, train
+
+TINY = ModelConfig(image_size=16, patch=4, width=32, depth=1, heads=1, axes_dim=(16, 16))
+
+
+def _pool(image: np.ndarray, factor: int) -> np.ndarray:
+    return F.avg_pool2d(torch.from_numpy(image)[None], factor)[0].numpy()
+
+
+# --- generator -------------------------------------------------------------------------------
+
+def test_generator_is_deterministic_and_seed_dependent():
+    a, b = data.batch(range(4), 32), data.batch(range(4), 32)
+    assert torch.equal(a, b)
+    assert not torch.equal(a[0], a[1])
+    assert a.shape == (4, 3, 32, 32) and a.min() >= -1 and a.max() <= 1
+
+
+def test_same_scene_at_every_size():
+    scene = data.draw_scene(7)
+    small = data.object_mask(scene, 32)
+    for size in (64, 96, 128):
+        big = _pool(data.object_mask(scene, size)[None], size // 32)[0]
+        inter, union = np.minimum(small, big).sum(), np.maximum(small, big).sum()
+        assert inter / union > 0.9, size
+        # the background's low frequencies are shared: box-downsampled, it matches the small field
+        corr = np.corrcoef(data.background(7, 32).ravel(), _pool(data.background(7, size)[None], size // 32).ravel())
+        assert corr[0, 1] > 0.9, size
+    # the object keeps its canvas fraction, so its pixel area grows with the square of the size
+    assert data.object_mask(scene, 128).sum() / data.object_mask(scene, 32).sum() == pytest.approx(16, rel=0.1)
+
+
+def test_background_has_a_one_over_f_squared_spectrum():
+    spectra, freqs = metrics.radial_spectrum(data.background(3, 128)[None, None].repeat(3, 1))
+    mid = (freqs > 0.02) & (freqs < 0.3)
+    slope = np.polyfit(np.log(freqs[mid]), np.log(spectra[0][mid]), 1)[0]
+    assert -2.6 < slope < -1.4
+
+
+# --- metrics on constructed cases ------------------------------------------------------------
+
+def test_real_images_count_one_object_at_every_size():
+    for size in (32, 64, 128):
+        assert (metrics.count_objects(data.batch(range(16), size)) == 1).all()
+
+
+def test_duplicated_object_counts_two():
+    # the first scene whose object, mirrored left-right, does not touch itself
+    scene = next(sc for sc in map(data.draw_scene, range(100)) if abs(sc.cx - 0.5) > sc.radius + 0.05)
+    image = data.render(scene, 64)
+    ys, xs = np.nonzero(data.object_mask(scene, 64) > 0)
+    copy = image.copy()
+    copy[:, ys, 63 - xs] = image[:, ys, xs]  # paste the object, mirrored, into the other half
+    assert metrics.count_objects(np.stack([image, copy])).tolist() == [1, 2]
+
+
+def test_components_on_a_drawn_mask():
+    mask = np.zeros((10, 10), dtype=bool)
+    mask[1:3, 1:4] = True  # 6 px
+    mask[6:9, 6:9] = True  # 9 px
+    mask[0, 9] = True  # 1 px
+    mask[3, 4] = True  # diagonal neighbour only: a separate 4-connected component
+    assert sorted(metrics.components(mask)) == [1, 1, 6, 9]
+
+
+def test_blur_loses_high_frequency_power():
+    real, other = data.batch(range(32), 64), data.batch(range(100, 132), 64)
+    blurred = F.avg_pool2d(other, 3, 1, 1, count_include_pad=False)
+    real_spectra, freqs = metrics.radial_spectrum(real)
+    _, hf_same = metrics.spectrum_error(metrics.radial_spectrum(other)[0], real_spectra, freqs)
+    _, hf_blur = metrics.spectrum_error(metrics.radial_spectrum(blurred)[0], real_spectra, freqs)
+    assert abs(hf_same) < 0.1
+    assert hf_blur < -0.5
+
+
+def test_tiled_image_scores_periodic():
+    real = data.batch(range(16), 64).numpy()
+    tiled = np.tile(data.batch(range(200, 216), 32).numpy(), (1, 1, 2, 2))
+    assert metrics.periodicity(tiled).min() > 0.7
+    assert metrics.periodicity(real).max() < 0.5
+
+
+def test_patch_swd_separates_a_different_distribution():
+    real, other = data.batch(range(32), 32), data.batch(range(300, 332), 32)
+    tiled = torch.tile(data.batch(range(400, 432), 16), (1, 1, 2, 2))
+    blurred = F.avg_pool2d(other, 3, 1, 1, count_include_pad=False)
+    same = metrics.PatchSWD(other, real)()
+    assert metrics.PatchSWD(real, real)() < same
+    assert metrics.PatchSWD(tiled, real)() > same
+    assert metrics.PatchSWD(blurred, real)() > 2 * same
+
+
+def test_bootstrap_interval_of_a_mean():
+    values = np.random.default_rng(0).standard_normal(400)
+    est, low, high = metrics.bootstrap(lambda idx: float(values[idx].mean()), values.size, resamples=500)
+    assert est == pytest.approx(values.mean())
+    assert low < est < high
+    assert high - low == pytest.approx(2 * 1.96 / math.sqrt(400), rel=0.25)
+
+
+# --- rotary tables -----------------------------------------------------------------------------
+
+def _expected_table(rows, cols, omega_rows, omega_cols, gain_rows=1.0, gain_cols=1.0):
+    """FLUX's [[cos, -sin], [sin, cos]] per pair, written out from the frequencies."""
+    pos = torch.stack(torch.meshgrid(torch.arange(rows), torch.arange(cols), indexing="ij"), -1).reshape(-1, 2)
+    blocks = []
+    for axis, omega, gain in ((0, omega_rows, gain_rows), (1, omega_cols, gain_cols)):
+        angle = pos[:, axis, None].double() * omega
+        cos, sin = torch.cos(angle) * gain, torch.sin(angle) * gain
+        blocks.append(torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2))
+    return torch.cat(blocks, dim=1).float()[None, None]
+
+
+def test_plain_table_is_plain_rope():
+    cfg = ModelConfig()
+    lay = cfg.layout()
+    d = cfg.axes_dim[0]
+    omega = cfg.theta ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+    expected = _expected_table(12, 20, omega, omega)
+    assert torch.allclose(lab_rope.table(lay, 12, 20, None, 1.0), expected, atol=1e-6)
+    # every method is plain RoPE at the training size (scale 1), bitwise
+    plain = lab_rope.table(lay, 8, 8, None, 1.0)
+    for settings in lab_rope.METHODS.values():
+        for t in (1.0, 0.4, 0.0):
+            assert torch.equal(lab_rope.table(lay, 8, 8, settings, t), plain)
+
+
+@pytest.mark.parametrize("label", [m for m in lab_rope.METHODS if m != "none"])
+@pytest.mark.parametrize("t", [1.0, 0.5, 0.05])
+def test_method_tables_equal_dype_core_per_axis(label, t):
+    cfg = ModelConfig()
+    lay = cfg.layout()
+    settings = lab_rope.METHODS[label]
+    rows, cols = 16, 24  # scales 2 (rows) and 3 (cols) over the 8-token base
+    scales = (rows / 8, cols / 8) if settings.scaling == "per_axis" else (math.sqrt(6),) * 2
+    per_axis = [
+        axis_frequencies(settings.method, dim=cfg.axes_dim[a], theta=cfg.theta, scale=scales[a], base_len=8.0,
+                         t=t if settings.dynamic else None, lambda_s=2.0, lambda_t=2.0)
+        for a in (0, 1)
+    ]
+    expected = _expected_table(rows, cols, per_axis[0][0], per_axis[1][0], per_axis[0][1], per_axis[1][1])
+    got = lab_rope.table(lay, rows, cols, settings, t)
+    assert torch.allclose(got, expected, atol=1e-6)
+    assert not torch.allclose(got, lab_rope.table(lay, rows, cols, None, t))
+
+
+def test_apply_rope_rotates_interleaved_pairs_like_complex_multiplication():
+    cfg = ModelConfig()
+    x = torch.randn(2, cfg.heads, 64, sum(cfg.axes_dim))
+    tab = lab_rope.table(cfg.layout(), 8, 8, None, 1.0)
+    pos = lab_rope.position_ids(8, 8)[0]
+    d = cfg.axes_dim[0]
+    omega = cfg.theta ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
+    angle = torch.cat([pos[:, 0, None].double() * omega, pos[:, 1, None].double() * omega], -1)
+    rotated = torch.view_as_complex(x.double().reshape(*x.shape[:-1], -1, 2).contiguous()) * torch.polar(
+        torch.ones_like(angle), angle)
+    expected = torch.view_as_real(rotated).reshape(x.shape).float()
+    assert torch.allclose(lab_rope.apply_rope(x, tab), expected, atol=1e-5)
+
+
+# --- smoke run ---------------------------------------------------------------------------------
+
+def test_two_step_training_is_reproducible_and_samples(tmp_path):
+    config = TrainConfig(steps=2, batch=4, warmup=1, sizes=(8, 16), model=TINY)
+    model_a, losses = train(config, log_every=0)
+    model_b, _ = train(config, log_every=0)
+    assert len(losses) == 2 and all(math.isfinite(v) for v in losses)
+    assert tensor_hash(model_a.state_dict()) == tensor_hash(model_b.state_dict())
+    digest = save(model_a, config, tmp_path / "a.safetensors")
+    save(model_b, config, tmp_path / "b.safetensors")
+    assert file_hash(tmp_path / "a.safetensors") == file_hash(tmp_path / "b.safetensors")
+    loaded, recipe = load(tmp_path / "a.safetensors")
+    assert loaded.config == TINY and recipe["steps"] == 2 and recipe["sizes"] == [8, 16]
+    assert tensor_hash(loaded.state_dict()) == digest
+    fresh = DiT(TINY)
+    assert tensor_hash(fresh.state_dict()) != digest  # training changed the weights
+    for label in ("none", "Dy-YaRN", "Lumina"):
+        out = sample(loaded, noise_for(0, 2, 32), lab_rope.METHODS[label], steps=2)
+        assert out.shape == (2, 3, 32, 32) and torch.isfinite(out).all()
+
+
+# --- report gate -------------------------------------------------------------------------------
+
+def _cells(one, zero, objects, swd, period):
+    values = {"one": one, "zero": zero, "objects": objects, "swd": swd, "period": period}
+    return {k: Cell(v, v - 0.01, v + 0.01) for k, v in values.items()}
+
+
+def test_gate_passes_on_repetition_and_not_on_collapse():
+    real = {s: _cells(1.0, 0.0, 1.0, 0.05, 0.2) for s in ("1", "2")}
+    at1 = _cells(0.9, 0.05, 1.0, 0.1, 0.2)
+    repeated = {"real": real, "none": {"1": at1, "2": _cells(0.2, 0.0, 2.5, 0.3, 0.6)}}
+    collapsed = {"real": real, "none": {"1": at1, "2": _cells(0.0, 1.0, 0.0, 0.3, 0.1)}}
+    passed, lines = gate(repeated, [1, 2])
+    assert passed and "repetition" in lines[0]
+    passed, lines = gate(collapsed, [1, 2])
+    assert not passed and "collapse" in lines[0] and "fails measurably" in lines[0]
