@@ -39,15 +39,8 @@ class CONST:
         return latent / (1.0 - _per_sample(sigma, latent.ndim))
 
 
-class ModelSamplingFlux(torch.nn.Module):
-    def __init__(self, model_config=None):
-        super().__init__()
-        settings = model_config.sampling_settings if model_config is not None else {}
-        self.set_parameters(shift=settings.get("shift", 1.15))
-
-    def set_parameters(self, shift=1.15, timesteps=10000):
-        self.shift = shift
-        self.register_buffer("sigmas", self.sigma(torch.arange(1, timesteps + 1, 1) / timesteps))
+class _SigmaTable(torch.nn.Module):
+    """A sampling object's ``sigmas`` buffer, lowest first, and its ends."""
 
     @property
     def sigma_min(self):
@@ -56,6 +49,17 @@ class ModelSamplingFlux(torch.nn.Module):
     @property
     def sigma_max(self):
         return self.sigmas[-1]
+
+
+class ModelSamplingFlux(_SigmaTable):
+    def __init__(self, model_config=None):
+        super().__init__()
+        settings = model_config.sampling_settings if model_config is not None else {}
+        self.set_parameters(shift=settings.get("shift", 1.15))
+
+    def set_parameters(self, shift=1.15, timesteps=10000):
+        self.shift = shift
+        self.register_buffer("sigmas", self.sigma(torch.arange(1, timesteps + 1, 1) / timesteps))
 
     def timestep(self, sigma):
         return sigma
@@ -71,7 +75,7 @@ class ModelSamplingFlux(torch.nn.Module):
         return flux_time_shift(self.shift, 1.0, 1.0 - percent)
 
 
-class ModelSamplingDiscreteFlow(torch.nn.Module):
+class ModelSamplingDiscreteFlow(_SigmaTable):
     def __init__(self, model_config=None):
         super().__init__()
         settings = model_config.sampling_settings if model_config is not None else {}
@@ -80,14 +84,6 @@ class ModelSamplingDiscreteFlow(torch.nn.Module):
     def set_parameters(self, shift=1.0, timesteps=1000, multiplier=1000):
         self.shift, self.multiplier = shift, multiplier
         self.register_buffer("sigmas", self.sigma(torch.arange(1, timesteps + 1, 1) / timesteps * multiplier))
-
-    @property
-    def sigma_min(self):
-        return self.sigmas[0]
-
-    @property
-    def sigma_max(self):
-        return self.sigmas[-1]
 
     def timestep(self, sigma):
         return sigma * self.multiplier
@@ -119,20 +115,12 @@ class COSMOS_RFLOW:
         return latent
 
 
-class ModelSamplingCosmosRFlow(torch.nn.Module):
+class ModelSamplingCosmosRFlow(_SigmaTable):
     def __init__(self, model_config=None):
         super().__init__()
         settings = model_config.sampling_settings if model_config is not None else {}
         low, high = math.log(settings.get("sigma_min", 0.002)), math.log(settings.get("sigma_max", 80.0))
         self.register_buffer("sigmas", torch.linspace(low, high, 1000).exp())
-
-    @property
-    def sigma_min(self):
-        return self.sigmas[0]
-
-    @property
-    def sigma_max(self):
-        return self.sigmas[-1]
 
     def timestep(self, sigma):
         return sigma / (sigma + 1)
