@@ -74,17 +74,18 @@ class DyPEEmbedder(torch.nn.Module):
         """The table of ``ids``: DyPE on ``image``, the host's own table everywhere else.
 
         In FLUX's layout ``build_table`` forms the other tokens with the host's recipe in the
-        same pass. A family with its own layout gets the original embedder's table with the
-        image rows replaced.
+        same pass. A family with its own layout gets the original embedder's table for the
+        tokens before and after the image.
         """
         frequencies = freqs.dype(step.layout, step.settings, step.scales, step.t, math_device(ids.device))
         family = step.family
         if family.table is None:
             return build_table(ids, step.layout, frequencies, image_tokens=image, head_axis=family.head_axis)
-        table = self.original(ids).clone()
         rows = family.table(build_table(ids[:, image], step.layout, frequencies, head_axis=1))
-        table.narrow(3 - family.head_axis, image.start, image.stop - image.start).copy_(rows)
-        return table
+        before, after = ids[:, : image.start], ids[:, image.stop :]
+        parts = [self.original(before)] if before.shape[1] else []
+        parts += [rows, self.original(after)] if after.shape[1] else [rows]
+        return torch.cat(parts, dim=3 - family.head_axis)
 
 
 class DyPEGridEmbedder(DyPEEmbedder):
@@ -93,7 +94,7 @@ class DyPEGridEmbedder(DyPEEmbedder):
     The host's ``pos_embedder(x [B, T, H, W, D], fps=..., device=...)`` returns rotation
     matrices ``[T*H*W, P, 2, 2]`` for corner-origin grid positions, pairs ordered by axis.
     Inside a DyPE call, the row and column axes' pairs are rebuilt with DyPE frequencies
-    (built once for a frame's grid); the time axis keeps the host's values.
+    (built once per row and per column); the time axis keeps the host's values.
     """
 
     def forward(self, x: torch.Tensor, fps: torch.Tensor | None = None, device: torch.device | None = None,
@@ -109,19 +110,20 @@ class DyPEGridEmbedder(DyPEEmbedder):
                 f"embedder got {frames}x{rows}x{cols}. Another patch may have changed the model's token layout."
             )
         layout = step.layout
-        spatial = (layout.row_axis, layout.col_axis)
-        plane = replace(layout, axes_dim=tuple(layout.axes_dim[a] for a in spatial), row_axis=0, col_axis=1,
-                        time_axis=None)
-        ids = torch.stack(torch.meshgrid(torch.arange(rows, dtype=torch.float32, device=table.device),
-                                         torch.arange(cols, dtype=torch.float32, device=table.device),
-                                         indexing="ij"), dim=-1).reshape(1, -1, 2)
-        scales = tuple(step.scales[a] for a in spatial)
+        plane = replace(layout, axes_dim=(layout.axes_dim[layout.row_axis], layout.axes_dim[layout.col_axis]),
+                        row_axis=0, col_axis=1, time_axis=None)
+        scales = (step.scales[layout.row_axis], step.scales[layout.col_axis])
         frequencies = freqs.dype(plane, step.settings, scales, step.t, math_device(table.device))
-        dype = build_table(ids, plane, frequencies)[0, 0].repeat(frames, 1, 1, 1)
-        # The grid embedder's pairs run [time | rows | columns]: rows and columns are one block.
-        first, end = layout.pair_slices[layout.row_axis][0], layout.pair_slices[layout.col_axis][1]
+        # A row's pairs depend on its row only, a column's on its column: one table per axis, broadcast.
+        split = plane.pair_slices[0][1]
+        lines = torch.arange(max(rows, cols), dtype=torch.float32, device=table.device)
+        ids = torch.stack((lines, lines), dim=-1)[None]
+        line_table = build_table(ids, plane, frequencies)[0, 0]
+        first = layout.pair_slices[layout.row_axis][0]  # the grid embedder's pairs run [time | rows | columns]
         table = table.clone()
-        table[:, first:end] = dype
+        grid = table.view(frames, rows, cols, *table.shape[1:])
+        grid[:, :, :, first:first + split] = line_table[:rows, None, :split]
+        grid[:, :, :, first + split:first + plane.pairs] = line_table[None, :cols, split:]
         return table
 
 
