@@ -82,9 +82,11 @@ class DyPEEmbedder(torch.nn.Module):
         if family.table is None:
             return build_table(ids, step.layout, frequencies, image_tokens=image, head_axis=family.head_axis)
         rows = family.table(build_table(ids[:, image], step.layout, frequencies, head_axis=1))
-        before, after = ids[:, : image.start], ids[:, image.stop :]
-        parts = [self.original(before)] if before.shape[1] else []
-        parts += [rows, self.original(after)] if after.shape[1] else [rows]
+        parts = [rows]
+        if image.start:
+            parts.insert(0, self.original(ids[:, : image.start]))
+        if image.stop < ids.shape[1]:
+            parts.append(self.original(ids[:, image.stop :]))
         return torch.cat(parts, dim=3 - family.head_axis)
 
 

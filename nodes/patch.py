@@ -121,8 +121,7 @@ class ModelCallWrapper:
         family = self.patch.family
         latent = args[0] if args else kwargs["x"]
         frames, grid = self.patch.geometry(latent)
-        owner = executor.class_obj
-        model = owner.diffusion_model if family.hook.kind == APPLY_MODEL else owner
+        model = family.hook.diffusion_model(executor.class_obj)
         call = Call(model=model, args=args, kwargs=kwargs, hook=family.hook, frames=frames, grid=grid)
         sigmas = family.hook.sigmas(args, kwargs)
         step = self.patch.step(call, sigmas, family.image, family.exact_ids)

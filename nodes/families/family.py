@@ -30,33 +30,32 @@ class Hook:
     with ``transformer_options`` last (or as a keyword) and the sigma in it.
     ``APPLY_MODEL`` wraps ``BaseModel.apply_model(x, t, c_concat, c_crossattn, control,
     transformer_options, **conds)``, whose ``t`` is the sigma, for models whose forward has
-    no wrapper chain.
+    no wrapper chain; its executor belongs to the BaseModel, not the diffusion model.
     """
 
     kind: str
+    context: str
     context_at: int
-    options_at: int | None
-    sigma_from_options: bool
-
-    def options(self, args: tuple, kwargs: dict) -> dict:
-        if "transformer_options" in kwargs:
-            return kwargs["transformer_options"]
-        return args[-1] if self.options_at is None else args[self.options_at]
 
     def sigmas(self, args: tuple, kwargs: dict) -> Any:
-        if self.sigma_from_options:
-            return self.options(args, kwargs).get("sigmas")
-        return kwargs["t"] if "t" in kwargs else args[1]
+        if self.kind == "apply_model":
+            return kwargs["t"] if "t" in kwargs else args[1]
+        options = kwargs["transformer_options"] if "transformer_options" in kwargs else args[-1]
+        return options.get("sigmas")
 
-    def context(self, args: tuple, kwargs: dict) -> torch.Tensor | None:
-        name = "context" if self.kind == "diffusion_model" else "c_crossattn"
-        if name in kwargs:
-            return kwargs[name]
+    def text(self, args: tuple, kwargs: dict) -> torch.Tensor | None:
+        """The call's text context (``None`` without one)."""
+        if self.context in kwargs:
+            return kwargs[self.context]
         return args[self.context_at] if len(args) > self.context_at else None
 
+    def diffusion_model(self, owner: Any) -> Any:
+        """The diffusion model of a call whose executor belongs to ``owner``."""
+        return owner.diffusion_model if self.kind == "apply_model" else owner
 
-DIFFUSION_MODEL = Hook("diffusion_model", context_at=2, options_at=None, sigma_from_options=True)
-APPLY_MODEL = Hook("apply_model", context_at=3, options_at=5, sigma_from_options=False)
+
+DIFFUSION_MODEL = Hook("diffusion_model", context="context", context_at=2)
+APPLY_MODEL = Hook("apply_model", context="c_crossattn", context_at=3)
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ class Call:
     @property
     def text(self) -> int:
         """Tokens of the text context (0 without one)."""
-        context = self.hook.context(self.args, self.kwargs)
+        context = self.hook.text(self.args, self.kwargs)
         return 0 if context is None else int(context.shape[1])
 
     def argument(self, name: str, default: Any = None) -> Any:

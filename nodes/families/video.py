@@ -49,14 +49,19 @@ def wan_video(call: Call) -> Locator:
     return Segments(index=0, image=slice(start, start + call.count))
 
 
-def _wan(dim: int | None, out_dim: int | None) -> Any:
-    def matches(model: Any, embedder: Any) -> bool:
-        if out_dim is not None:
-            return getattr(model, "out_dim", None) == out_dim
-        if dim is not None:
-            return getattr(model, "dim", None) == dim and getattr(model, "out_dim", None) != 48
-        return getattr(model, "dim", None) != 1536 and getattr(model, "out_dim", None) != 48
-    return matches
+def _wan_5b(model: Any, embedder: Any) -> bool:
+    """Wan 2.2 TI2V 5B: 48 output channels (its VAE's)."""
+    return getattr(model, "out_dim", None) == 48
+
+
+def _wan_1_3b(model: Any, embedder: Any) -> bool:
+    """Wan 2.1 1.3B: width 1536."""
+    return getattr(model, "dim", None) == 1536 and not _wan_5b(model, embedder)
+
+
+def _wan_14b(model: Any, embedder: Any) -> bool:
+    """Wan 2.1 14B and Wan 2.2 A14B: every other Wan."""
+    return not _wan_5b(model, embedder) and not _wan_1_3b(model, embedder)
 
 
 _WAN = dict(classes=WAN_CLASSES, embedder="diffusion_model.rope_embedder", image=wan_video, exact_ids=True,
@@ -66,17 +71,17 @@ FAMILIES = (
     Family(
         name="Wan", members="Wan 2.1 14B, Wan 2.2 A14B (+VACE, Camera, HuMo, S2V, Animate)",
         layout=RotaryLayout(name="Wan", base_grid=(80.0, 80.0), latent_downscale=8, **WAN_AXES),
-        native=(1280, 1280), variant=_wan(None, None), **_WAN,
+        native=(1280, 1280), variant=_wan_14b, **_WAN,
     ),
     Family(
         name="Wan 2.1 1.3B", members="Wan 2.1 T2V 1.3B",
         layout=RotaryLayout(name="Wan 2.1 1.3B", base_grid=(52.0, 52.0), latent_downscale=8, **WAN_AXES),
-        native=(832, 832), variant=_wan(1536, None), **_WAN,
+        native=(832, 832), variant=_wan_1_3b, **_WAN,
     ),
     Family(
         name="Wan 2.2 5B", members="Wan 2.2 TI2V 5B",
         layout=RotaryLayout(name="Wan 2.2 5B", base_grid=(40.0, 40.0), latent_downscale=16, **WAN_AXES),
-        native=(1280, 1280), variant=_wan(None, 48), **_WAN,
+        native=(1280, 1280), variant=_wan_5b, **_WAN,
     ),
     Family(
         name="Kandinsky 5 Image", members="Kandinsky 5.0 Image Lite (T2I, I2I)",
