@@ -11,7 +11,7 @@ neither unless the host copies the context, and then it gets the same values.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..dype_core import DyPESettings, RotaryLayout, TableCache
 from .families.family import Family
@@ -24,7 +24,8 @@ class Step:
 
     ``tokens`` finds the main image's tokens in an embedder call; they are ``frames`` grids
     of ``(rows, cols)``. With ``exact_ids`` their row and column ids are rebuilt in float32
-    from the grid, the first token at the family's ``origin``.
+    from the grid, the first token at the family's ``origin``. ``served`` counts the tables
+    DyPE built for the main image during the call (one entry per table).
     """
 
     family: Family
@@ -36,13 +37,16 @@ class Step:
     grid: tuple[int, int]
     tokens: Locator
     exact_ids: bool
+    served: list[bool] = field(default_factory=list, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
 class Run:
-    """One sampling run: its table cache, dropped with the run."""
+    """One sampling run: its table cache, dropped with the run, and whether a model call above the base
+    size has yet been seen to reach DyPE's table (``verified``, empty until one has)."""
 
     cache: TableCache
+    verified: list[bool] = field(default_factory=list, compare=False, hash=False)
 
 
 STEP: ContextVar[Step | None] = ContextVar("dype_step", default=None)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 
@@ -28,6 +30,22 @@ def exact_image_ids(ids: torch.Tensor, image: slice, step: Step) -> torch.Tensor
     grids[..., step.layout.row_axis] = torch.arange(row0, row0 + rows, dtype=torch.float32, device=ids.device)[:, None]
     grids[..., step.layout.col_axis] = torch.arange(col0, col0 + cols, dtype=torch.float32, device=ids.device)
     return exact
+
+
+def require_image_grid(ids: torch.Tensor, image: slice, step: Step) -> None:
+    """Raise ``LayoutMismatch`` unless the ``image`` tokens of ``ids`` form the main image's grid: per frame,
+    one row id along each row and one column id down each column, whatever the spacing (bf16 rounding,
+    ``ScaleROPE``) or origin. Checked on a run's first call; a model whose ids moved fails here."""
+    frames, (rows, cols) = step.frames, step.grid
+    grid = ids[:, image].reshape(ids.shape[0], frames, rows, cols, ids.shape[-1])
+    row_ids, col_ids = grid[..., step.layout.row_axis], grid[..., step.layout.col_axis]
+    if not (torch.equal(row_ids, row_ids[..., :1].expand_as(row_ids))
+            and torch.equal(col_ids, col_ids[..., :1, :].expand_as(col_ids))):
+        raise LayoutMismatch(
+            f"DyPE expected tokens {image.start}..{image.stop - 1} of the embedder's ids {list(ids.shape)} to be the "
+            f"main image's {frames}x{rows}x{cols} grid (one row id per row, one column id per column), but they are "
+            "not; the model places its image tokens elsewhere, or another patch changed its token layout"
+        )
 
 
 class DyPEEmbedder(torch.nn.Module):
@@ -60,11 +78,14 @@ class DyPEEmbedder(torch.nn.Module):
         image = None if step is None else step.tokens.locate(ids)
         if image is None:
             return self.original(ids)
+        run = RUN.get()
+        if run is None or not run.verified:
+            require_image_grid(ids, image, step)
+        step.served.append(True)
         if not ids.is_floating_point():
             ids = ids.to(torch.float32)  # integer ids (OmniGen2) are exact; the host's rope casts them the same way
         if step.exact_ids:
             ids = exact_image_ids(ids, image, step)
-        run = RUN.get()
         if run is None:
             return self._build(ids, image, step)
         key = (step.family.name, step.layout, step.settings, step.t, step.scales, image.start, image.stop)
@@ -90,13 +111,46 @@ class DyPEEmbedder(torch.nn.Module):
         return torch.cat(parts, dim=3 - family.head_axis)
 
 
+def rescale_grid_pairs(table: torch.Tensor, step: Step) -> torch.Tensor:
+    """``table``'s row and column pairs rebuilt with the step's DyPE frequencies, in place.
+
+    ``table`` is ``[frames * rows * cols, P, 2, 2]``: the main image's rotations for corner-origin
+    grid positions, pairs ordered by axis (time, rows, columns). A row's pairs depend on its row only
+    and a column's on its column, so one table per axis is built and broadcast; every other pair
+    (time) keeps the host's values.
+    """
+    frames, (rows, cols) = step.frames, step.grid
+    layout = step.layout
+    plane = replace(layout, axes_dim=(layout.axes_dim[layout.row_axis], layout.axes_dim[layout.col_axis]),
+                    row_axis=0, col_axis=1, time_axis=None)
+    scales = (step.scales[layout.row_axis], step.scales[layout.col_axis])
+    frequencies = freqs.dype(plane, step.settings, scales, step.t, math_device(table.device))
+    split = plane.pair_slices[0][1]
+    lines = torch.arange(max(rows, cols), dtype=torch.float32, device=table.device)
+    line_table = build_table(torch.stack((lines, lines), dim=-1)[None], plane, frequencies)[0, 0]
+    first = layout.pair_slices[layout.row_axis][0]
+    grid = table.view(frames, rows, cols, *table.shape[1:])
+    grid[:, :, :, first:first + split] = line_table[:rows, None, :split]
+    grid[:, :, :, first + split:first + plane.pairs] = line_table[None, :cols, split:]
+    return table
+
+
+def _require_grid(got: tuple[int, int, int], step: Step, where: str) -> None:
+    expected = (step.frames, *step.grid)
+    if tuple(got) != expected:
+        raise LayoutMismatch(
+            f"DyPE expected a {'x'.join(map(str, expected))} token grid, but {where} got "
+            f"{'x'.join(map(str, got))}. Another patch may have changed the model's token layout."
+        )
+
+
 class DyPEGridEmbedder(DyPEEmbedder):
     """For embedders that take the token grid instead of ids (Cosmos Predict2, Anima).
 
     The host's ``pos_embedder(x [B, T, H, W, D], fps=..., device=...)`` returns rotation
     matrices ``[T*H*W, P, 2, 2]`` for corner-origin grid positions, pairs ordered by axis.
-    Inside a DyPE call, the row and column axes' pairs are rebuilt with DyPE frequencies
-    (built once per row and per column); the time axis keeps the host's values.
+    Inside a DyPE call the row and column pairs are rebuilt (``rescale_grid_pairs``); the time
+    axis keeps the host's values.
     """
 
     def forward(self, x: torch.Tensor, fps: torch.Tensor | None = None, device: torch.device | None = None,
@@ -105,30 +159,38 @@ class DyPEGridEmbedder(DyPEEmbedder):
         step = self.step.get()
         if step is None:
             return table
-        frames, rows, cols = x.shape[1:4]
-        if (frames, (rows, cols)) != (step.frames, step.grid):
-            raise LayoutMismatch(
-                f"DyPE expected a {step.frames}x{step.grid[0]}x{step.grid[1]} token grid, but the position "
-                f"embedder got {frames}x{rows}x{cols}. Another patch may have changed the model's token layout."
-            )
-        layout = step.layout
-        plane = replace(layout, axes_dim=(layout.axes_dim[layout.row_axis], layout.axes_dim[layout.col_axis]),
-                        row_axis=0, col_axis=1, time_axis=None)
-        scales = (step.scales[layout.row_axis], step.scales[layout.col_axis])
-        frequencies = freqs.dype(plane, step.settings, scales, step.t, math_device(table.device))
-        # A row's pairs depend on its row only, a column's on its column: one table per axis, broadcast.
-        split = plane.pair_slices[0][1]
-        lines = torch.arange(max(rows, cols), dtype=torch.float32, device=table.device)
-        ids = torch.stack((lines, lines), dim=-1)[None]
-        line_table = build_table(ids, plane, frequencies)[0, 0]
-        first = layout.pair_slices[layout.row_axis][0]  # the grid embedder's pairs run [time | rows | columns]
+        _require_grid(x.shape[1:4], step, "the position embedder")
+        step.served.append(True)
+        return rescale_grid_pairs(table.clone(), step)
+
+
+@dataclass(frozen=True)
+class DyPEComponentTable:
+    """For models whose table comes from a method of the model, per component grid (JoyImage).
+
+    The host's ``get_rotary_pos_embed_for_components([(t, h, w), ...], device)`` returns
+    ``[1, N, 1, P, 2, 2]``: the main image's grid first, then each reference's, every grid's
+    rows and columns from 0 and its frames after the previous component's. Inside a DyPE call
+    the main image's row and column pairs are rebuilt; references and time keep the host's values.
+    It is not a ``Module``: it stands in for a method, as an attribute of the model.
+    """
+
+    original: Callable[..., torch.Tensor]
+    step: ContextVar[Step | None] = STEP
+
+    def __call__(self, component_sizes: list, device: torch.device | None = None) -> torch.Tensor:
+        table = self.original(component_sizes, device=device)
+        step = self.step.get()
+        if step is None:
+            return table
+        _require_grid(component_sizes[0], step, "the model's rotary table")
+        step.served.append(True)
         table = table.clone()
-        grid = table.view(frames, rows, cols, *table.shape[1:])
-        grid[:, :, :, first:first + split] = line_table[:rows, None, :split]
-        grid[:, :, :, first + split:first + plane.pairs] = line_table[None, :cols, split:]
+        count = step.frames * step.grid[0] * step.grid[1]
+        rescale_grid_pairs(table[0, :count, 0], step)
         return table
 
 
-def host_embedder(embedder: torch.nn.Module) -> torch.nn.Module:
+def host_embedder(embedder: Any) -> Any:
     """The host's own embedder, looking through a DyPE patch applied earlier."""
-    return embedder.original if isinstance(embedder, DyPEEmbedder) else embedder
+    return embedder.original if isinstance(embedder, (DyPEEmbedder, DyPEComponentTable)) else embedder

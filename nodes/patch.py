@@ -26,11 +26,24 @@ from ..dype_core import DyPESettings, Plan, RotaryLayout, TableCache, plan
 from . import time_shift
 from .context import CONTROL_STEP, RUN, STEP, Run, Step
 from .controlnet import patch_run_controls
-from .embedder import DyPEEmbedder, DyPEGridEmbedder, host_embedder
-from .families import Call, Family, detect
+from .embedder import DyPEComponentTable, DyPEEmbedder, DyPEGridEmbedder, host_embedder
+from .families import Call, Family, class_name, detect
 from .families.family import last
+from .host import comfyui_version
 from .readout import report
-from .tokens import Locator
+from .tokens import LayoutMismatch, Locator
+
+
+class HostMismatch(RuntimeError):
+    """What DyPE found in a model call is not what the model's family says: the host changed it."""
+
+    def __init__(self, model: Any, family: Family, what: str) -> None:
+        super().__init__(
+            f"DyPE stopped this run: {class_name(model)} on ComfyUI {comfyui_version()} does not match what "
+            f"DyPE expects of the {family.name} family: {what}. DyPE would otherwise sample with plain or wrong "
+            "position tables. Remove the DyPE node for this model, or update the pack."
+        )
+
 
 #: The key of DyPE's wrappers; applying DyPE again replaces them rather than stacking.
 WRAPPER_KEY = "dype"
@@ -38,6 +51,8 @@ OUTER_SAMPLE = "outer_sample"
 CALC_COND_BATCH = "calc_cond_batch"
 DIFFUSION_MODEL = "diffusion_model"
 APPLY_MODEL = "apply_model"
+#: The replacement for each ``Family.source``.
+REPLACEMENTS = {"ids": DyPEEmbedder, "grid": DyPEGridEmbedder, "components": DyPEComponentTable}
 
 
 @dataclass(frozen=True)
@@ -112,7 +127,12 @@ class ModelCallWrapper:
     """Sets ``STEP`` for one model call above the base resolution; below it, does nothing.
 
     Installed as the family's hook (``DIFFUSION_MODEL`` or ``APPLY_MODEL``), where the
-    sigma and the latent of the call are at hand.
+    sigma and the latent of the call are at hand. It also guards against a host whose model
+    no longer matches the family: an embedder call that does not hold the main image where the
+    family says, or a run whose first call above the base size never asks DyPE's replacement
+    for the main image's table (the model builds its table elsewhere now), stops the run with
+    ``HostMismatch``. Later calls may be skipped by step caches, so only the first is required
+    to reach the table.
     """
 
     patch: Patch
@@ -125,7 +145,19 @@ class ModelCallWrapper:
         call = Call(model=model, args=args, kwargs=kwargs, hook=family.hook, frames=frames, grid=grid)
         sigmas = family.hook.sigmas(args, kwargs)
         step = self.patch.step(call, sigmas, family.image, family.exact_ids)
-        return _within(STEP, step, executor, *args, **kwargs)
+        try:
+            out = _within(STEP, step, executor, *args, **kwargs)
+        except LayoutMismatch as error:
+            raise HostMismatch(model, family, str(error)) from error
+        run = RUN.get()
+        if step is not None and run is not None and not run.verified:
+            if not step.served:
+                raise HostMismatch(model, family, (
+                    f"the model never asked its rotary embedder ({family.embedder}) for the main image's "
+                    f"{step.frames}x{step.grid[0]}x{step.grid[1]} token table in this call, so it would sample "
+                    "with tables DyPE did not make"))
+            run.verified.append(True)
+        return out
 
 
 @dataclass(frozen=True)
@@ -199,8 +231,7 @@ def apply_dype(
     if time_shift_policy != "model":
         time_shift.require_shift_sampling(sampling, time_shift_policy)
     patched = model.clone()
-    replacement = DyPEGridEmbedder if family.grid_embedder else DyPEEmbedder
-    patched.add_object_patch(family.embedder, replacement(original))
+    patched.add_object_patch(family.embedder, REPLACEMENTS[family.source](original))
     if time_shift_policy in ("base", "custom"):
         fixed = family.base_mu if time_shift_policy == "base" else mu
         pinned = time_shift.pinned_sampling(sampling, model.model.model_config, fixed)

@@ -1,4 +1,5 @@
-"""Stand-in builders for Qwen-Image, Lumina 2 / NewBie / Z-Image, HiDream-I1, Krea 2 and Lens.
+"""Stand-in builders for Qwen-Image, Qwen-Image 2.1, Mage-Flow, Lumina 2 / NewBie / Z-Image, HiDream-I1, Krea 2
+and Lens.
 
 BaseModel subclasses reproduce the host's ``comfy.model_base`` classes of these families: model type
 (FLUX-shifted or discrete flow), latent format, sampling settings (``comfy.supported_models``) and the extra
@@ -15,7 +16,9 @@ from comfy.ldm.hidream.model import HiDreamImageTransformer2DModel
 from comfy.ldm.krea2.model import SingleStreamDiT
 from comfy.ldm.lens.model import LensTransformer2DModel
 from comfy.ldm.lumina.model import NextDiT, NextDiTPixelSpace
+from comfy.ldm.mage_flow.model import MageFlowTransformer2DModel
 from comfy.ldm.qwen_image.model import QwenImageTransformer2DModel
+from comfy.ldm.qwen_image21.model import QwenImage21Transformer2DModel
 from comfy.model_base import BaseModel, ModelType
 from family_helpers import tiny_patcher
 
@@ -46,6 +49,34 @@ class QwenImage(_Family):
             if kwargs.get("reference_latents_method") is not None:
                 out["ref_latents_method"] = conds.CONDConstant(kwargs["reference_latents_method"])
         return out
+
+
+class QwenImage21(QwenImage):
+    """``model_base.QwenImage21``: Qwen-Image's conds plus ``image_slots`` (where each reference sits in the
+    text); loading the model for a run turns its prefix cache on (off under hook patches, which the stand-in
+    host does not have)."""
+
+    unet = QwenImage21Transformer2DModel
+
+    @property
+    def current_patcher(self):
+        return self.__dict__.get("_patcher")
+
+    @current_patcher.setter
+    def current_patcher(self, patcher) -> None:
+        self.__dict__["_patcher"] = patcher
+        if "diffusion_model" in self._modules:
+            self.diffusion_model.reset_prefix_cache(patcher is not None)
+
+    def extra_conds(self, **kwargs):
+        out = super().extra_conds(**kwargs)
+        if kwargs.get("image_slots") is not None:
+            out["image_slots"] = conds.CONDConstant(kwargs["image_slots"])
+        return out
+
+
+class MageFlow(QwenImage):
+    unet = MageFlowTransformer2DModel
 
 
 class Lumina2(_Family):
@@ -112,6 +143,10 @@ KINDS = {
                   dict(_QWEN, default_ref_method="index_timestep_zero"), 8),
     "qwen_layered": (QwenImage, FLUX, latent_formats.Wan21, {"shift": 1.15, "multiplier": 1.0},
                      dict(_QWEN, default_ref_method="negative_index", use_additional_t_cond=True), 8),
+    "qwen21": (QwenImage21, FLUX, latent_formats.QwenImage21, {"shift": 0.69, "multiplier": 1.0},
+               dict(in_channels=64, out_channels=64, context_in_dim=TEXT_DIM), 16),
+    "mage_flow": (MageFlow, FLOW, latent_formats.Flux2, {"shift": 6.0, "multiplier": 1.0},
+                  dict(in_channels=128, out_channels=128, joint_attention_dim=TEXT_DIM), 16),
     "lumina2": (Lumina2, FLOW, latent_formats.Flux, {"shift": 6.0, "multiplier": 1.0}, _LUMINA2, 8),
     "newbie": (Lumina2, FLOW, latent_formats.Flux, {"shift": 6.0, "multiplier": 1.0},
                dict(_LUMINA2, clip_text_dim=16), 8),
@@ -149,12 +184,13 @@ def latent(kind: str, height: int, width: int, frames: int = 1, batch: int = 1, 
 
 def conditioning(kind: str, text: int, *, seed: int = 1, refs: tuple[tuple[int, int], ...] = (),
                  method: str | None = None, ref_texts: bool = False, siglip: bool = False,
-                 edit: tuple[int, int] | None = None) -> list:
+                 edit: tuple[int, int] | None = None, slots: tuple[int, ...] = ()) -> list:
     """``[[context, options]]`` of ``kind`` with a ``text``-token prompt.
 
     ``refs``: reference images ``(height, width)`` px (Qwen-Image Edit, Z-Image Omni), placed by ``method``;
     Omni: ``ref_texts`` gives each reference a caption plus one leftover caption, ``siglip`` SigLIP features
-    on a 16 px grid per reference. ``edit``: HiDream-E1's reference image size.
+    on a 16 px grid per reference. ``edit``: HiDream-E1's reference image size. ``slots``: Qwen-Image 2.1's
+    text positions of the references (``image_slots``).
     """
     g = torch.Generator().manual_seed(seed)
     width = {"krea2": 2 * TEXT_DIM, "lens": 2 * TEXT_DIM}.get(kind, TEXT_DIM)
@@ -163,6 +199,8 @@ def conditioning(kind: str, text: int, *, seed: int = 1, refs: tuple[tuple[int, 
         options["reference_latents"] = [latent(kind, h, w, seed=seed + i) for i, (h, w) in enumerate(refs)]
     if method is not None:
         options["reference_latents_method"] = method
+    if slots:
+        options["image_slots"] = list(slots)
     if ref_texts:
         options["reference_latents_text_embeds"] = [torch.randn(1, 3 + i, TEXT_DIM, generator=g)
                                                     for i in range(len(refs) + 1)]

@@ -22,6 +22,7 @@ from comfy.ldm.hunyuan_video.model import HunyuanVideo as HunyuanVideoNet
 from comfy.ldm.kandinsky5.model import Kandinsky5 as Kandinsky5Net
 from comfy.ldm.omnigen.omnigen2 import OmniGen2Transformer2DModel
 from comfy.ldm.wan.model import WanModel
+from comfy.ldm.wan.model_animate2 import WanAnimate2Model
 from comfy.model_base import BaseModel, Chroma, ModelType
 from comfy.model_patcher import ModelPatcher
 from family_helpers import tiny_patcher
@@ -94,6 +95,16 @@ class WAN21(BaseModel):
         return out
 
 
+class WANAnimate2(WAN21):
+    """``pose_latents`` from ``pose_video_latent`` (``process_latent_in``-ed)."""
+
+    def extra_conds(self, **kwargs):
+        out = super().extra_conds(**kwargs)
+        if kwargs.get("pose_video_latent") is not None:
+            out["pose_latents"] = conds.CONDRegular(self.process_latent_in(kwargs["pose_video_latent"]))
+        return out
+
+
 class Omnigen2(BaseModel):
     """``num_tokens`` from the text's ``attention_mask``; the mask itself only when it pads;
     ``ref_latents`` from ``reference_latents``."""
@@ -123,7 +134,9 @@ class Spec:
     the image's tokens close the ids (else they open them); ``pads``: the host pads a latent side up to the
     patch (else it needs whole patches); ``ids_in_model_dtype``: the host forms image ids in the model
     dtype; ``shift``: the sampling shift of the host's model config (FLUX ``mu`` for ``ModelType.FLUX``).
-    ``extras(refs, generator)`` gives a cond's options (references only when ``refs``).
+    ``extras(refs, generator)`` gives a cond's options (references only when ``refs``), ``sized(latent)`` those
+    that follow the latent's size (Wan Animate 2's pose video). ``family``: the family DyPE detects, when it is
+    not ``name``.
     """
 
     name: str
@@ -152,9 +165,15 @@ class Spec:
     model_type: ModelType = ModelType.FLOW
     multiplier: float = 1000.0
     extras: Callable[[bool, torch.Generator], dict] = field(default=lambda refs, g: {})
+    sized: Callable[[torch.Tensor], dict] = field(default=lambda latent: {})
+    family: str = ""
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def family_name(self) -> str:
+        return self.family or self.name
 
     @property
     def native_tokens(self) -> float:
@@ -204,6 +223,13 @@ def _wan(channels: int) -> Callable[[bool, torch.Generator], dict]:
     return extras
 
 
+def _pose_video(latent: torch.Tensor) -> dict:
+    """Wan Animate 2's pose video: one latent frame fewer than the generation (whose first frame is the reference
+    image's slot)."""
+    g = torch.Generator().manual_seed(5)
+    return {"pose_video_latent": torch.randn(latent[:, :, 1:].shape, generator=g)}
+
+
 def _pooled(refs: bool, g: torch.Generator) -> dict:
     return {"pooled_output": torch.randn(1, 24, generator=g)}
 
@@ -245,6 +271,8 @@ SPECS = (
          channels=16, px=16, native=832, extras=_wan(16), **_WAN),
     Spec(name="Wan 2.2 5B", unet=dict(_WAN_UNET, in_dim=48, out_dim=48), latent_format=latent_formats.Wan22,
          channels=48, px=32, native=1280, extras=_wan(48), **_WAN),
+    Spec(name="Wan Animate 2", unet=_WAN_UNET, latent_format=latent_formats.Wan21, channels=16, px=16, native=1280,
+         sized=_pose_video, family="Wan", **dict(_WAN, base=WANAnimate2, net=WanAnimate2Model)),
     Spec(name="Kandinsky 5 Image", base=BaseModel, net=Kandinsky5Net,
          unet=dict(axes_dims=(32, 48, 48), rope_scale_factor=(1.0, 1.0, 1.0), in_text_dim=32, visual_embed_dim=64),
          latent_format=latent_formats.Flux, channels=16, embedder="diffusion_model.rope_embedder_3d",

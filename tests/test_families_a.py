@@ -1,4 +1,5 @@
-"""The DyPE node on the stand-in host: Qwen-Image, Lumina 2 / NewBie, Z-Image, HiDream-I1, Krea 2, Lens.
+"""The DyPE node on the stand-in host: Qwen-Image, Qwen-Image 2.1, Mage-Flow, Lumina 2 / NewBie, Z-Image,
+HiDream-I1, Krea 2, Lens.
 
 Each case runs the real node path (``DyPE`` through ``run_node``, ``comfy.sample.sample``) on a tiny stand-in
 model (``tests/standin/comfy/ldm/<family>``, built by ``tests/families_a.py``) that forms ids and calls its
@@ -41,7 +42,7 @@ def centred(rows: int, cols: int) -> tuple[int, int]:
 
 
 def centred_up(rows: int, cols: int) -> tuple[int, int]:
-    """Lens: ``r - ceil(rows / 2)``."""
+    """Lens, Mage-Flow, Qwen-Image 2.1: ``r - ceil(rows / 2)``."""
     return -math.ceil(rows / 2), -math.ceil(cols / 2)
 
 
@@ -50,9 +51,10 @@ class Facts:
     """What /work/family-facts says about a family's stand-in kind.
 
     ``where``: the main image is after the text in one ids tensor (``after_text``), first in it (``first``),
-    or the first tokens of a fixed embedder call of the forward (``segment``: Lumina/Z-Image, call
-    ``k * refs + k - 1`` with ``k`` 3 on a SigLIP-capable checkpoint with references, else 2). ``shift`` is the
-    family's own shift: ``mu`` for FLUX-shifted sampling, ``s`` for discrete flow (``discrete``).
+    last in it (``last``), or the first tokens of a fixed embedder call of the forward (``segment``:
+    Lumina/Z-Image, call ``k * refs + k - 1`` with ``k`` 3 on a SigLIP-capable checkpoint with references,
+    else 2). ``shift`` is the family's own shift: ``mu`` for FLUX-shifted sampling, ``s`` for discrete flow
+    (``discrete``).
     """
 
     family: str
@@ -70,6 +72,8 @@ QWEN = Facts("Qwen-Image", 1328, "diffusion_model.pe_embedder", "after_text", ce
 LUMINA = Facts("Lumina 2", 1024, "diffusion_model.rope_embedder", "segment", corner, 6.0, True)
 ZIMAGE = Facts("Z-Image", 1024, "diffusion_model.rope_embedder", "segment", corner, 3.0, True)
 FACTS = {
+    "qwen21": Facts("Qwen-Image 2.1", 1024, "diffusion_model.pe_embedder", "last", centred_up, 0.69, False),
+    "mage_flow": Facts("Mage-Flow", 2048, "diffusion_model.pe_embedder", "after_text", centred_up, 6.0, True),
     "qwen": QWEN, "qwen_2511": QWEN, "qwen_layered": QWEN, "lumina2": LUMINA, "newbie": LUMINA,
     "zimage": ZIMAGE, "zimage_omni": replace(ZIMAGE, siglip=True),
     "zimage_pixel": replace(ZIMAGE, family="Z-Image pixel space"),
@@ -78,14 +82,15 @@ FACTS = {
     "lens": Facts("Lens", 1440, "diffusion_model.pos_embed", "first", centred_up, 1.829, False),
 }
 #: One stand-in kind per family, for the per-family checks.
-FAMILY_KINDS = ("qwen", "lumina2", "zimage", "zimage_pixel", "hidream", "krea2", "lens")
+FAMILY_KINDS = ("qwen", "qwen21", "mage_flow", "lumina2", "zimage", "zimage_pixel", "hidream", "krea2", "lens")
 
 @dataclass(frozen=True)
 class Case:
     """A sampling run: stand-in ``kind``, image ``size`` (height, width) px above the base, prompt lengths
     (equal lengths batch cond and uncond in one forward), references (``same`` size as the image or
-    ``larger``) for both prompts or the positive only, their placement ``method``, frames (Layered), and
-    Omni's per-reference captions plus a leftover one (``ref_texts``) and SigLIP features."""
+    ``larger``) for both prompts or the positive only, their placement ``method`` or text ``slots`` (Qwen-Image
+    2.1), frames (Layered), and Omni's per-reference captions plus a leftover one (``ref_texts``) and SigLIP
+    features."""
 
     kind: str
     size: tuple[int, int]
@@ -97,6 +102,7 @@ class Case:
     frames: int = 1
     ref_texts: bool = False
     siglip: bool = False
+    slots: tuple[int, ...] = ()
 
     @property
     def facts(self) -> Facts:
@@ -111,13 +117,18 @@ class Case:
         """Sample ``model`` at ``size`` (default: the case's), references sized from it."""
         height, width = size or self.size
         refs = tuple((height, width) if r == "same" else (height + LARGER, width + LARGER) for r in self.refs)
-        options = dict(refs=refs, method=self.method, ref_texts=self.ref_texts, siglip=self.siglip)
+        options = dict(refs=refs, method=self.method, ref_texts=self.ref_texts, siglip=self.siglip, slots=self.slots)
         positive = conditioning(self.kind, self.text, **options)
         negative = conditioning(self.kind, self.negative, seed=2, **(options if self.negative_refs else {}))
         return sample(model, latent(self.kind, height, width, self.frames), positive, negative, steps=steps)
 
 
 CASES = {
+    "qwen21-long-prompt-odd": Case("qwen21", (208, 144), text=200),
+    "qwen21-edit-interleaved": Case("qwen21", (192, 256), negative=12, refs=("same", "larger"), slots=(3, 7)),
+    "qwen21-edit-positive-only": Case("qwen21", (160, 192), refs=("larger",), negative_refs=False),
+    "mage-flow-edit-portrait": Case("mage_flow", (256, 160), negative=12, refs=("same",)),
+    "mage-flow-odd-batched": Case("mage_flow", (208, 144), text=9, negative=9),
     "qwen-long-prompt": Case("qwen", (192, 256), text=200),
     "qwen-edit-index-portrait": Case("qwen", (256, 160), negative=12, refs=("same", "larger")),
     "qwen-edit-offset": Case("qwen", (160, 160), negative=7, refs=("larger", "same"), method="offset"),
@@ -186,15 +197,16 @@ def test_bitwise_no_op_at_and_below_the_base_size(models, case):
                        case.run(model, above_test_base, steps=1))
 
 
-def image_tokens(case: Case, forward: Forward, call: int) -> slice | None:
-    """Where the facts put the main image in embedder call ``call`` of ``forward`` (``None``: not there)."""
+def image_tokens(case: Case, forward: Forward, call: int, length: int) -> slice | None:
+    """Where the facts put the main image in embedder call ``call`` (of ``length`` tokens) of ``forward``
+    (``None``: not there)."""
     rows, cols = case.grid
     count = case.frames * rows * cols
     if case.facts.where == "segment":
         per = 3 if forward.refs and case.facts.siglip else 2
         return slice(0, count) if call == per * forward.refs + per - 1 else None
     assert call == 0, "one embedder call per forward"
-    start = forward.text if case.facts.where == "after_text" else 0
+    start = {"after_text": forward.text, "first": 0, "last": length - count}[case.facts.where]
     return slice(start, start + count)
 
 
@@ -219,7 +231,7 @@ def test_above_the_base_image_tokens_get_dype_and_every_other_token_the_host_tab
     for forward in forwards:
         seen = 0
         for call, (ids, table) in enumerate(forward.calls):
-            where = image_tokens(case, forward, call)
+            where = image_tokens(case, forward, call, ids.shape[1])
             if where is None:
                 assert torch.equal(table, host(ids))
                 continue

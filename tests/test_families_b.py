@@ -58,8 +58,8 @@ def run(model, spec: Spec, grid: tuple[int, int], *, steps: int = 2, cfg: float 
     """``comfy.sample.sample`` on a ``grid`` image: a long prompt with the family's references (``refs``) and
     ``extra`` options against a negative one of ``negative_text`` tokens."""
     positive, negative = spec.conds(refs=refs, negative_text=negative_text)
-    positive[0][1].update(extra or {})
     latent = spec.latent(*grid)
+    positive[0][1].update(spec.sized(latent) | (extra or {}))
     noise = torch.randn(latent.shape, generator=torch.Generator().manual_seed(42))
     return host_sample(model, noise, steps, cfg, "euler", scheduler, positive, negative, latent,
                        disable_pbar=True, seed=42)
@@ -172,7 +172,7 @@ def test_detects_the_family_its_layout_and_hook(models, spec):
     patched = run_node(DyPE, model=base)[0]
     patch = patch_of(patched)
     layout = patch.layout
-    assert patch.family.name == spec.name
+    assert patch.family.name == spec.family_name
     assert (layout.axes_dim, layout.theta, layout.px_per_token) == (spec.axes, spec.theta, spec.px)
     assert (layout.row_axis, layout.col_axis, layout.time_axis) == (spec.row_axis, spec.col_axis, spec.time_axis)
     assert layout.base_grid == (spec.native_tokens, spec.native_tokens)

@@ -46,3 +46,18 @@ def test_family_on_the_real_host(report: dict, case: str):
     if status == "SKIP":
         pytest.skip(reason)
     assert status == "PASS", reason
+
+
+#: The newest ComfyUI the pack is verified on (README), and the classes the pack names that are newer still
+#: (read from ComfyUI 0.37's source): on that version every other class the pack names must exist, so a
+#: misspelt class path fails here.
+NEWEST_VERIFIED = "0.33.0"
+NEWER = {"comfy.ldm.qwen_image21.model.QwenImage21Transformer2DModel", "comfy.ldm.sensenova.model.SenseNovaU15"}
+
+
+def test_every_class_the_pack_names_exists_in_the_newest_verified_comfyui(report: dict):
+    present, absent = report["class_paths"]["present"], set(report["class_paths"]["absent"])
+    print(f"ComfyUI {report['comfyui']}: {len(present)} classes present, absent: {sorted(absent)}")
+    if report["comfyui"] != NEWEST_VERIFIED:
+        pytest.skip(f"class paths are checked on ComfyUI {NEWEST_VERIFIED}; this is {report['comfyui']}")
+    assert absent == NEWER

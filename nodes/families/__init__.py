@@ -12,13 +12,13 @@ from dataclasses import replace
 from typing import Any
 
 from ...dype_core import RotaryLayout
-from . import apply_model, cosmos, flux, hunyuan, lumina, qwen, single_call, video
+from . import apply_model, cosmos, flux, hunyuan, joyimage, lumina, qwen, single_call, video
 from .family import APPLY_MODEL, DIFFUSION_MODEL, Call, Family, Hook
 from .refusals import REFUSED, VARIANTS
 
 FAMILIES: tuple[Family, ...] = (
     *flux.FAMILIES, *qwen.FAMILIES, *lumina.FAMILIES, *single_call.FAMILIES, *hunyuan.FAMILIES,
-    *video.FAMILIES, *apply_model.FAMILIES, *cosmos.FAMILIES,
+    *video.FAMILIES, *apply_model.FAMILIES, *cosmos.FAMILIES, *joyimage.FAMILIES,
 )
 
 __all__ = ["APPLY_MODEL", "DIFFUSION_MODEL", "FAMILIES", "Call", "Family", "Hook", "UnsupportedModel", "detect"]

@@ -17,13 +17,7 @@ import math
 from typing import Any
 
 from ...dype_core import RotaryLayout, edm_flow_time
-from ..tokens import Block, Locator
-from .family import Call, Family
-
-
-def grid(call: Call) -> Locator:
-    """The embedder covers exactly the main image's grid."""
-    return Block(slice(0, call.count), call.count)
+from .family import Family, first
 
 
 def cosmos_layout(embedder: Any) -> dict:
@@ -38,7 +32,7 @@ _LAYOUT = RotaryLayout(
     name="Cosmos", axes_dim=(44, 42, 42), theta=10000.0 * 4.0 ** (42 / 40), row_axis=1, col_axis=2,
     time_axis=0, base_grid=(64.0, 64.0), latent_downscale=8, patch=2,
 )
-_COMMON = dict(embedder="diffusion_model.pos_embedder", image=grid, grid_embedder=True, read_layout=cosmos_layout,
+_COMMON = dict(embedder="diffusion_model.pos_embedder", image=first, source="grid", read_layout=cosmos_layout,
                native=(1024, 1024))
 
 FAMILIES = (

@@ -123,7 +123,9 @@ class Family:
     time shift as FLUX's ``mu`` (``log(shift)`` for a discrete-flow shift). ``time`` maps the
     sampler's sigma to diffusion time in ``[0, 1]``. ``table`` turns a
     table in FLUX's layout into the family's own, for models that lay pairs out otherwise.
-    ``grid_embedder`` marks embedders that take the token grid, not ids; ``read_layout(embedder)``
+    ``source`` is what the host's table is made from: ``"ids"`` (an embedder module called on
+    position ids), ``"grid"`` (a module called on the token grid: Cosmos) or ``"components"`` (a
+    method of the model called on the component grids: JoyImage); ``read_layout(embedder)``
     reads ``axes_dim`` and ``theta`` from an embedder that does not hold them as attributes
     (empty when its geometry is not one DyPE supports). ``patch_from_model``: the model's
     ``patch_size`` is its token size (Lens's sizes only its output layer); ``downscale_from_format``:
@@ -148,7 +150,7 @@ class Family:
     controlnets: bool = False
     variant: Callable[[Any, Any], bool] | None = None
     table: Callable[[torch.Tensor], torch.Tensor] | None = None
-    grid_embedder: bool = False
+    source: str = "ids"
     read_layout: Callable[[Any], dict] | None = None
     patch_from_model: bool = True
     downscale_from_format: bool = True

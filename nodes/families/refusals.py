@@ -1,6 +1,7 @@
 """Models DyPE cannot patch, by the diffusion model's class, with the reason users see.
 
-Read from ComfyUI v0.25's ``comfy/ldm`` (class paths as ``module.QualName``). DyPE swaps a
+Read from ComfyUI's ``comfy/ldm`` (v0.25, v0.33; SenseNova U1.5 from 0.37's stored source; class
+paths as ``module.QualName``). DyPE swaps a
 rotary embedder module and scales its frequencies; these models have no such module, no
 rotary positions, or positions that never exceed their training range.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 _INLINE = "computes its rotary table inline in its forward ({}), so there is no embedder module to replace"
 _NO_ROPE = "has no rotary position embedding ({}), so there are no RoPE frequencies to extrapolate"
+_NOT_IMAGE = "generates {}, not images; DyPE extrapolates image positions only"
 _NUNCHAKU = (
     "Nunchaku's quantized {} computes RoPE inside its own fused kernels and does not run ComfyUI's "
     "model wrappers, so DyPE cannot reach its positions"
@@ -42,6 +44,18 @@ REFUSED: dict[str, str] = {
     ),
     "comfy.ldm.cascade.stage_c.StageC": _NO_ROPE.format("Stable Cascade"),
     "comfy.ldm.cascade.stage_b.StageB": _NO_ROPE.format("Stable Cascade"),
+    "comfy.ldm.seedvr.model.NaDiT": "builds its rotary embedding inside each attention block (SeedVR2's "
+    "windowed NaDiT), so there is no embedder module to replace",
+    "comfy.ldm.sensenova.model.SenseNovaU15": _INLINE.format("_prepare_mrope, split-half multimodal RoPE"),
+    "comfy.ldm.minimax.model.MiniMaxH3Model": "is an audio-video model whose rotary frequencies are a checkpoint "
+    "buffer (inv_freq) read inside its forward, so there is no theta to rescale and no embedder to replace",
+    "comfy.ldm.trellis2.model.Trellis2": _NOT_IMAGE.format("3-D assets (sparse voxel structures)"),
+    "comfy.ldm.hunyuan3d.model.Hunyuan3Dv2": _NOT_IMAGE.format("3-D shapes"),
+    "comfy.ldm.hunyuan3dv2_1.hunyuandit.HunYuanDiTPlain": _NOT_IMAGE.format("3-D shapes"),
+    "comfy.ldm.minimax_music.dit.MiniMaxMusic3DiT": _NOT_IMAGE.format("music (audio)"),
+    "comfy.ldm.ace.model.ACEStepTransformer2DModel": _NOT_IMAGE.format("music (audio)"),
+    "comfy.ldm.ace.ace_step15.AceStepConditionGenerationModel": _NOT_IMAGE.format("music (audio)"),
+    "comfy.ldm.audio.dit.AudioDiffusionTransformer": _NOT_IMAGE.format("audio (Stable Audio)"),
     "ComfyFluxWrapper": _NUNCHAKU.format("FLUX"),
     "ComfyFlux2Wrapper": _NUNCHAKU.format("Flux.2"),
 }

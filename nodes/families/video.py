@@ -4,9 +4,10 @@ cross-attention), called first in the forward.
 Wan: ``rope_embedder`` (44/42/42, theta 10000; host code reads its ``.theta``) on ids
 ``(t, r, c)`` formed in the model dtype; a Fun reference frame comes before the video and
 Phantom's subject frames after it in the same call; in-context references, S2V and HuMo
-frames are later calls on their own grids. Sampling: discrete flow, shift 8. Trained at 832 x 480 and
-1280 x 720 in both orientations (Wan-AI/Wan2.1 and Wan2.2 READMEs: sizes 1280*720, 720*1280,
-832*480, 480*832), so each spatial axis saw 1280 px: 80 tokens of 16 px. Wan 2.2 TI2V-5B
+frames, and Wan Animate 2's pose video (``rope_encode_pose``, ComfyUI 0.31) are later calls and
+keep the host's table. Sampling: discrete flow, shift 8. Trained at 832 x 480 and 1280 x 720
+in both orientations (Wan-AI/Wan2.1 and Wan2.2 READMEs: sizes 1280*720, 720*1280, 832*480,
+480*832), so each spatial axis saw 1280 px: 80 tokens of 16 px. Wan 2.2 TI2V-5B
 (VAE /16, 32 px per token) supports 1280 x 704 and 704 x 1280: 40 tokens. Wan 2.1 1.3B was
 trained at 480p only: 832 px, 52 tokens. Time is never scaled.
 Kandinsky 5 Image Lite: ``rope_embedder_3d`` (32/48/48) on ids ``(0, r, c)`` in the model
@@ -29,7 +30,7 @@ WAN_CLASSES = tuple(
     for name in (
         "model.WanModel", "model.VaceWanModel", "model.CameraWanModel", "model.HumoWanModel",
         "model.WanModel_S2V", "model.SCAILWanModel", "model.SCAIL2WanModel", "model_animate.AnimateWanModel",
-        "model_wandancer.WanDancerModel",
+        "model_wandancer.WanDancerModel", "model_animate2.WanAnimate2Model",
     )
 )
 WAN_AXES = dict(axes_dim=(44, 42, 42), theta=10000.0, row_axis=1, col_axis=2, time_axis=0, patch=2)
@@ -69,7 +70,7 @@ _WAN = dict(classes=WAN_CLASSES, embedder="diffusion_model.rope_embedder", image
 
 FAMILIES = (
     Family(
-        name="Wan", members="Wan 2.1 14B, Wan 2.2 A14B (+VACE, Camera, HuMo, S2V, Animate)",
+        name="Wan", members="Wan 2.1 14B, Wan 2.2 A14B (+VACE, Camera, HuMo, S2V, Animate, Animate 2)",
         layout=RotaryLayout(name="Wan", base_grid=(80.0, 80.0), latent_downscale=8, **WAN_AXES),
         native=(1280, 1280), variant=_wan_14b, **_WAN,
     ),

@@ -26,6 +26,8 @@ JSON object ``{"comfyui": version, "results": {case: [status, reason]}}``.
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 import sys
 import time
@@ -42,14 +44,15 @@ import comfy.supported_models  # noqa: E402
 import comfy.utils  # noqa: E402
 import torch  # noqa: E402
 from comfyui_dype.nodes.dype_node import DyPE  # noqa: E402
-from comfyui_dype.nodes.embedder import DyPEEmbedder  # noqa: E402
-from comfyui_dype.nodes.families import UnsupportedModel  # noqa: E402
-from comfyui_dype.nodes.patch import patch_of  # noqa: E402
+from comfyui_dype.nodes.families import FAMILIES, UnsupportedModel  # noqa: E402
+from comfyui_dype.nodes.families.refusals import REFUSED  # noqa: E402
+from comfyui_dype.nodes.patch import REPLACEMENTS, patch_of  # noqa: E402
 from tiny_families import CASES, FAMILY_NAMES, Case  # noqa: E402
 
 BASE, BELOW, ABOVE = (8, 8), (4, 4), (13, 15)
 STEPS = 4
 APPLY_MODEL = comfy.patcher_extension.WrappersMP.APPLY_MODEL
+REPLACEMENTS = tuple(REPLACEMENTS.values())
 
 
 class CheckFailed(AssertionError):
@@ -68,8 +71,8 @@ def px(case: Case, grid: tuple[int, int]) -> str:
 def sample(model, case: Case, grid: tuple[int, int], *, cfg: float = 1.0, steps: int = STEPS) -> torch.Tensor:
     latent = case.latent(grid)
     noise = comfy.sample.prepare_noise(latent, 42)
-    return comfy.sample.sample(model, noise, steps, cfg, "euler", "simple", case.conditioning(True),
-                               case.conditioning(False), latent, disable_pbar=True, seed=42)
+    return comfy.sample.sample(model, noise, steps, cfg, "euler", "simple", case.conditioning(True, latent),
+                               case.conditioning(False, latent), latent, disable_pbar=True, seed=42)
 
 
 def dype(model, case: Case):
@@ -83,19 +86,24 @@ class Recording:
     def __init__(self, patched, path: str) -> None:
         self.forwards: list[list[tuple[tuple, dict, torch.Tensor]]] = []
         replacement = patched.get_model_object(path)
-        require(isinstance(replacement, DyPEEmbedder),
+        require(isinstance(replacement, REPLACEMENTS),
                 f"(1) the embedder the host calls, {path}, is {type(replacement).__name__}, not DyPE's")
-        replacement.register_forward_hook(self.record, with_kwargs=True)
+        if isinstance(replacement, torch.nn.Module):
+            replacement.register_forward_hook(self.record, with_kwargs=True)
+        else:  # a method of the model: record through a patch that calls DyPE's replacement
+            patched.add_object_patch(path, lambda *args, **kwargs: self.record(
+                replacement, args, kwargs, replacement(*args, **kwargs)))
         patched.add_wrapper_with_key(APPLY_MODEL, "check_families", self.forward)
 
     def forward(self, executor, *args, **kwargs):
         self.forwards.append([])
         return executor(*args, **kwargs)
 
-    def record(self, module, args, kwargs, out) -> None:
+    def record(self, module, args, kwargs, out) -> torch.Tensor:
         require(bool(self.forwards), "(3) the embedder was called outside a model call")
         inputs = tuple(a.detach().clone() if torch.is_tensor(a) else a for a in args)
         self.forwards[-1].append((inputs, dict(kwargs), out.detach().clone()))
+        return out
 
 
 def equal_rows(table: torch.Tensor, host_table: torch.Tensor, dim: int) -> torch.Tensor:
@@ -108,6 +116,9 @@ def positions(inputs: tuple, rows: slice) -> torch.Tensor:
     """``[tokens, axes]`` positions of the main image's tokens: the host's ids, or the corner-origin
     ``(t, r, c)`` grid for an embedder that takes the patch-embedded ``[B, T, H, W, D]`` tensor."""
     given = inputs[0]
+    if isinstance(given, list):  # JoyImage: the component grids, the main image first
+        grid = torch.meshgrid(*(torch.arange(n) for n in given[0]), indexing="ij")
+        return torch.stack(grid, dim=-1).reshape(-1, 3)[rows].double()
     if given.ndim == 5:
         grid = torch.meshgrid(*(torch.arange(n) for n in given.shape[1:4]), indexing="ij")
         return torch.stack(grid, dim=-1).reshape(-1, 3)[rows].double()
@@ -154,8 +165,12 @@ def check_call(case: Case, step: int, index: int, call: tuple, original) -> tupl
     inputs, kwargs, table = call
     where = f"step {step} call {index}"
     host_table = original(*inputs, **kwargs)
-    require(table.shape == host_table.shape and table.dtype == host_table.dtype,
-            f"(3) {where}: table {tuple(table.shape)} {table.dtype}, host {tuple(host_table.shape)} {host_table.dtype}")
+    # Shape, dtype and strides decide which comfy-kitchen kernel (CUDA, Triton, eager) takes the table and how it
+    # reads it: equal to the host's, DyPE's table takes the host's own GPU path.
+    require(table.shape == host_table.shape and table.dtype == host_table.dtype
+            and table.stride() == host_table.stride(),
+            f"(3) {where}: table {tuple(table.shape)} {table.dtype} strides {table.stride()}, host "
+            f"{tuple(host_table.shape)} {host_table.dtype} strides {host_table.stride()}")
     length = table.shape[case.token_dim]
     rows = case.image_rows(index, length, ABOVE)
     same = equal_rows(table, host_table, case.token_dim)
@@ -169,7 +184,7 @@ def check_call(case: Case, step: int, index: int, call: tuple, original) -> tupl
     if rows is None:
         return None, None
     if case.kept_pairs is not None:
-        require(torch.equal(table[:, case.kept_pairs], host_table[:, case.kept_pairs]),
+        require(torch.equal(table[..., case.kept_pairs, :, :], host_table[..., case.kept_pairs, :, :]),
                 f"(3) {where}: pairs {case.kept_pairs.start}..{case.kept_pairs.stop - 1} differ from the host's")
     image, host_image = (t.narrow(case.token_dim, rows.start, rows.stop - rows.start) for t in (table, host_table))
     position = positions(inputs, rows)
@@ -201,6 +216,63 @@ def check_tables(case: Case, recording: Recording, original) -> str:
     return f"{STEPS} steps x {case.calls} embedder call(s), {changed[0]}/{count} image tokens rescaled at step 0"
 
 
+def check_attn1_pe(case: Case, base) -> str:
+    """Stage 3b: an ``attn1_patch`` that the host hands ``pe=`` (FLUX, Qwen, Krea 2, Cosmos since 0.33) sees
+    DyPE's table: in every block of every step, the values the replacement returned in that model call."""
+    patched = dype(base, case)
+    recording = Recording(patched, case.embedder)
+    seen: list[tuple[int, torch.Tensor]] = []
+
+    def probe(q, k, v, pe=None, **kwargs):
+        seen.append((len(recording.forwards), None if pe is None else pe.detach().clone()))
+        return {}
+
+    patched.set_model_attn1_patch(probe)
+    sample(patched, case, ABOVE, steps=2)
+    if not seen or all(pe is None for _, pe in seen):
+        return f"ComfyUI {host.comfyui_version()} hands this model's attn1_patch no pe"
+    for forward, pe in seen:
+        table = recording.forwards[forward - 1][case.image_call][2]
+        require(torch.equal(pe.flatten().sort().values, table.flatten().sort().values),
+                f"(3b) model call {forward}: the attn1_patch got a pe {tuple(pe.shape)} other than DyPE's table "
+                f"{tuple(table.shape)}")
+    return f"attn1_patch saw DyPE's table in {len(seen)} block calls"
+
+
+def check_double_block(case: Case, base, out: torch.Tensor) -> str:
+    """Stage 3c: a ``double_block`` patch (Wan since 0.33, given ``img_offset``) runs beside DyPE; an identity
+    patch leaves DyPE's samples bitwise as they were."""
+    patched = dype(base, case)
+    calls = []
+
+    def identity(args):
+        calls.append(args.get("img_offset"))
+        return {"img": args["img"], "txt": args.get("txt")}
+
+    patched.set_model_patch(identity, "double_block")
+    with_patch = sample(patched, case, ABOVE)
+    if not calls:
+        return f"ComfyUI {host.comfyui_version()} runs no double_block patches for this model"
+    require(torch.equal(with_patch, out), "(3c) an identity double_block patch changed DyPE's samples")
+    return f"double_block patch ran {len(calls)} times (img_offset {calls[0]}), samples unchanged"
+
+
+def check_model_override(case: Case, patched, out: torch.Tensor) -> str:
+    """Stage 3d: a multi-GPU style clone of the DyPE model onto another torch model of the same weights
+    (``clone(model_override=...)``, as ``deepclone_multigpu`` makes one) samples bitwise as the DyPE model does."""
+    if "model_override" not in inspect.signature(patched.clone).parameters:
+        return f"ComfyUI {host.comfyui_version()} has no clone(model_override=...)"
+    twin = case.model_patcher().model
+    device_clone = patched.clone(model_override=(twin, ({}, {}, {}, set())))
+    require(device_clone.model is twin and device_clone.model is not patched.model, "(3d) the override was not used")
+    require(torch.equal(sample(device_clone, case, ABOVE), out),
+            "(3d) the clone on another torch model samples differently from the DyPE model")
+    comfy.model_management.unload_all_models()
+    require(not isinstance(comfy.utils.get_attr(twin, case.embedder), REPLACEMENTS),
+            "(3d) the other torch model still holds DyPE's embedder after sampling and unloading")
+    return "a model_override clone samples bitwise alike"
+
+
 def weights(model) -> dict:
     return {key: value.detach().clone() for key, value in model.model.state_dict().items()}
 
@@ -230,11 +302,18 @@ def check_family(case: Case) -> str:
     require(bool(torch.isfinite(out).all()), f"(3) samples at {px(case, ABOVE)} are not finite")
     summary = check_tables(case, recording, original)
     require(not torch.equal(out, before), f"(3) DyPE left the samples at {px(case, ABOVE)} unchanged")
+    if case.attn1_pe:
+        summary += "; " + check_attn1_pe(case, base)
+    if case.double_block:
+        summary += "; " + check_double_block(case, base, out)
+    if case.model_override:
+        summary += "; " + check_model_override(case, patched, out)
 
     require(torch.equal(sample(base, case, ABOVE), before), "(4) the original MODEL samples differently afterwards")
     comfy.model_management.unload_all_models()
-    require(base.get_model_object(case.embedder) is original, "(4) the original MODEL's embedder was replaced")
-    require(comfy.utils.get_attr(base.model, case.embedder) is original,
+    # ``==``: a method-made table (JoyImage) is a bound method, equal to the original when it is the same one.
+    require(base.get_model_object(case.embedder) == original, "(4) the original MODEL's embedder was replaced")
+    require(comfy.utils.get_attr(base.model, case.embedder) == original,
             "(4) the shared model still holds a replaced embedder after unloading")
     require(not base.object_patches, f"(4) object patches left on the original: {list(base.object_patches)}")
     require(wrapper_counts(base) == wrappers, "(4) wrappers were added to the original MODEL")
@@ -282,6 +361,21 @@ def run(case: Case) -> tuple[str, str]:
     return "PASS", f"{detail} ({time.perf_counter() - start:.1f} s)"
 
 
+def class_paths() -> dict:
+    """Every class the pack names (families and refusals) against this ComfyUI: ``present`` and ``absent``
+    paths (a module or class this version lacks, or a misspelt path)."""
+    named = {path for family in FAMILIES for path in family.classes} | {p for p in REFUSED if "." in p}
+    found = {"present": [], "absent": []}
+    for path in sorted(named):
+        module, _, name = path.rpartition(".")
+        try:
+            exists = isinstance(getattr(importlib.import_module(module), name, None), type)
+        except ModuleNotFoundError:
+            exists = False
+        found["present" if exists else "absent"].append(path)
+    return found
+
+
 def main(names: list[str]) -> None:
     unknown = set(names) - {case.name for case in CASES}
     if unknown:
@@ -293,7 +387,9 @@ def main(names: list[str]) -> None:
         status, reason = run(case)
         results[case.name] = [status, reason]
         print(f"{status}  {case.name}: {reason}", flush=True)
-    print(json.dumps({"comfyui": host.comfyui_version(), "results": results}))
+    paths = class_paths()
+    print(f"class paths: {len(paths['present'])} present, absent: {paths['absent']}", flush=True)
+    print(json.dumps({"comfyui": host.comfyui_version(), "results": results, "class_paths": paths}))
 
 
 if __name__ == "__main__":

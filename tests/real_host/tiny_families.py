@@ -32,7 +32,8 @@ class Case:
     ``family`` is the family DyPE must detect (``None``: DyPE must refuse the model).
     The latent is ``channels`` deep, ``downscale`` image px per latent px, 5-D with
     ``frames`` frames (4-D when ``None``); a token is ``patch`` latent px a side. The
-    embedder's rotary axes are ``axes`` (dims), the image's rows and columns on axes
+    embedder's rotary axes are ``axes`` (dims); ``extra`` gives a cond's options, ``sized`` those that
+    follow the latent's size (Wan Animate 2's pose video). The image's rows and columns are on axes
     ``spatial``; its table holds one rotation ``[[cos, -sin], [sin, cos]]`` per pair
     (``rotations``) or Ernie's split halves (``split_half``: entry ``k`` holds the first row of
     angle ``k // 2`` and the second row of angle ``P / 2 + k // 2``). Per
@@ -41,8 +42,11 @@ class Case:
     after the ``text`` tokens the host puts first (``after_text``), or every token (``all``,
     grid embedders).
     ``token_dim`` is the token axis of the embedder's table; ``kept_pairs`` the pair slots a
-    grid embedder's table keeps from the host on image tokens (Cosmos' time axis). Weights are
-    drawn with standard deviation ``scale``; ``refused_class`` is the class a refusal must name.
+    grid embedder's table keeps from the host on image tokens (Cosmos' and JoyImage's time axis). Weights are
+    drawn with standard deviation ``scale``; ``refused_class`` is the class a refusal must name;
+    ``attn1_pe``: the host passes the table to ``attn1_patch`` as ``pe=`` (checked to be DyPE's);
+    ``double_block``: the host runs ``double_block`` patches (checked to run beside DyPE);
+    ``model_override``: a multi-GPU style clone onto another torch model is checked too.
     """
 
     name: str
@@ -56,6 +60,7 @@ class Case:
     axes: tuple[int, ...]
     frames: int | None = None
     extra: Callable[[torch.Generator, bool], dict] = _no_extra
+    sized: Callable[[torch.Generator, torch.Tensor], dict] = lambda generator, latent: {}
     embedder: str = "diffusion_model.pe_embedder"
     calls: int = 1
     image_call: int = 0
@@ -67,6 +72,9 @@ class Case:
     pairs: str = "rotations"
     scale: float = 0.02
     refused_class: str = ""
+    attn1_pe: bool = False
+    double_block: bool = False
+    model_override: bool = False
 
     @property
     def px_per_token(self) -> int:
@@ -81,11 +89,11 @@ class Case:
         frames = () if self.frames is None else (self.frames,)
         return torch.zeros(1, self.channels, *frames, grid[0] * self.patch, grid[1] * self.patch)
 
-    def conditioning(self, positive: bool) -> list:
-        """The positive or negative conditioning, the same tensors on every call."""
+    def conditioning(self, positive: bool, latent: torch.Tensor) -> list:
+        """The positive or negative conditioning for ``latent``, the same tensors on every call."""
         generator = torch.Generator().manual_seed(1 if positive else 2)
         context = torch.randn(1, TEXT if positive else NEGATIVE_TEXT, self.width, generator=generator)
-        return [[context, self.extra(generator, positive)]]
+        return [[context, self.extra(generator, positive) | self.sized(generator, latent)]]
 
     def image_rows(self, call: int, length: int, grid: tuple[int, int]) -> slice | None:
         """The main image's tokens in embedder call ``call`` (of ``length`` tokens) of a forward."""
@@ -150,6 +158,20 @@ def _pooled(width: int, **more: Any) -> Callable[[torch.Generator, bool], dict]:
 
 def _qwen_reference(generator: torch.Generator, positive: bool) -> dict:
     return {"reference_latents": [torch.randn(1, 16, 1, 8, 8, generator=generator)]}
+
+
+def _reference(*shape: int) -> Callable[[torch.Generator, bool], dict]:
+    """One edit reference latent of ``shape`` on the positive prompt."""
+    def extra(generator: torch.Generator, positive: bool) -> dict:
+        return {"reference_latents": [torch.randn(*shape, generator=generator)]} if positive else {}
+    return extra
+
+
+def _pose_video(generator: torch.Generator, latent: torch.Tensor) -> dict:
+    """Wan Animate 2's pose video: one latent frame shorter than the generation (whose first frame is the
+    reference image's slot)."""
+    frames, height, width = latent.shape[2:]
+    return {"pose_video_latent": torch.randn(1, 16, frames - 1, height, width, generator=generator)}
 
 
 def _zimage_omni(generator: torch.Generator, positive: bool) -> dict:
@@ -231,13 +253,19 @@ _LUMINA = dict(width=32, channels=16, downscale=8, patch=2, embedder="diffusion_
 _HUNYUAN = dict(width=32, image_at="last", axes=(16, 56, 56))
 _WAN = dict(width=32, channels=16, downscale=8, patch=2, frames=2, embedder="diffusion_model.rope_embedder",
             image_at="first", axes=(44, 42, 42))
+MAGE_FLOW = {"image_model": "mage_flow", "in_channels": 128, "out_channels": 128, "num_layers": 1,
+             "attention_head_dim": 128, "num_attention_heads": 1, "joint_attention_dim": 64}
+JOYIMAGE = {"image_model": "joyimage", "patch_size": [1, 2, 2], "in_channels": 16, "hidden_size": 128,
+            "num_attention_heads": 1, "text_dim": 32, "num_layers": 1}
+SEEDVR2 = {"image_model": "seedvr2", "norm_eps": 1e-5, "num_layers": 2, "mlp_type": "normal", "vid_dim": 128,
+           "heads": 1, "head_dim": 128, "mm_layers": 1, "txt_in_dim": 64, "rope_dim": 128}
 _OMNIGEN = dict(width=32, channels=16, downscale=8, patch=2, embedder="diffusion_model.rope_embedder.rope_embedder",
                 image_at="last", extra=_mask, axes=(40, 40, 40))
 _COSMOS = dict(channels=16, downscale=8, patch=2, frames=1, embedder="diffusion_model.pos_embedder", image_at="all",
                token_dim=0, kept_pairs=slice(0, 22), axes=(44, 42, 42))
 
 CASES: tuple[Case, ...] = (
-    Case("FLUX.1", "FLUX.1", "Flux", _flux("FLUX1"), channels=16, downscale=8, patch=2, **_FLUX),
+    Case("FLUX.1", "FLUX.1", "Flux", _flux("FLUX1"), channels=16, downscale=8, patch=2, model_override=True, **_FLUX),
     # ComfyUI's Flux.2 pads the prompt to 512 tokens (model_base.Flux2.extra_conds).
     Case("Flux.2", "Flux.2", "Flux2", _flux("FLUX2"), channels=128, downscale=16, patch=1, text=512,
          **dict(_FLUX, axes=(32, 32, 32, 32))),
@@ -272,7 +300,7 @@ CASES: tuple[Case, ...] = (
     Case("Krea 2", "Krea 2", "Krea2",
          {"image_model": "krea2", "features": 128, "heads": 1, "kvheads": 1, "layers": 1, "patch": 2, "channels": 16,
           "txtlayers": 2, "txtdim": 64, "txtheads": 1, "txtkvheads": 1, "multiplier": 4, "tdim": 256, "theta": 1e3},
-         width=128, channels=16, downscale=8, patch=2, axes=(32, 48, 48), frames=1),
+         width=128, channels=16, downscale=8, patch=2, axes=(32, 48, 48), frames=1, attn1_pe=True),
     Case("Lens", "Lens", "Lens",
          {"image_model": "lens", "in_channels": 128, "out_channels": 32, "num_layers": 1, "attention_head_dim": 64,
           "num_attention_heads": 1, "enc_hidden_dim": 32, "multi_layer_encoder_feature": True,
@@ -289,7 +317,7 @@ CASES: tuple[Case, ...] = (
     Case("HunyuanVideo (ref_latent)", "HunyuanVideo", "HunyuanVideo",
          dict(HUNYUAN, in_channels=16, out_channels=16, patch_size=[1, 2, 2], vec_in_dim=24, guidance_embed=True),
          channels=16, downscale=8, patch=2, frames=2, extra=_hunyuan_video, **_HUNYUAN),
-    Case("Wan 14B-like", "Wan", "WAN21_T2V", WAN, **_WAN),
+    Case("Wan 14B-like", "Wan", "WAN21_T2V", WAN, double_block=True, **_WAN),
     Case("Wan 2.1 1.3B (dim 1536)", "Wan 2.1 1.3B", "WAN21_T2V", dict(WAN, dim=1536, num_heads=12),
          **dict(_WAN, frames=1)),
     Case("Wan 2.2 5B (out_dim 48)", "Wan 2.2 5B", "WAN22_T2V", dict(WAN, in_dim=48, out_dim=48),
@@ -312,9 +340,20 @@ CASES: tuple[Case, ...] = (
           "rope_theta": 256, "rope_axes_dim": (32, 48, 48)},
          width=32, channels=128, downscale=16, patch=1, axes=(32, 48, 48), embedder="diffusion_model.pos_embed",
          image_at="first", token_dim=1, pairs="split_half"),
-    Case("Cosmos Predict2", "Cosmos Predict2", "CosmosT2IPredict2", COSMOS, width=32, **_COSMOS),
+    Case("Cosmos Predict2", "Cosmos Predict2", "CosmosT2IPredict2", COSMOS, width=32, attn1_pe=True, **_COSMOS),
     Case("Anima", "Anima", "Anima", dict(COSMOS, image_model="anima", crossattn_emb_channels=1024), width=1024,
          **_COSMOS),
+    # ComfyUI 0.29-0.31 families.
+    Case("Mage-Flow (reference)", "Mage-Flow", "MageFlow", MAGE_FLOW, width=64, channels=128, downscale=16, patch=1,
+         axes=(16, 56, 56), extra=_reference(1, 128, 8, 8)),
+    Case("JoyImage-Edit (reference)", "JoyImage", "JoyImage", JOYIMAGE, width=32, channels=16, downscale=8, patch=2,
+         frames=1, axes=(16, 56, 56), embedder="diffusion_model.get_rotary_pos_embed_for_components",
+         image_at="first", token_dim=1, kept_pairs=slice(0, 8), extra=_reference(1, 16, 1, 8, 8)),
+    # The pose video is a second embedder call (rope_encode_pose), shifted on the column axis: the host's table.
+    Case("Wan Animate 2 (pose video)", "Wan", "WAN_Animate2", dict(WAN, model_type="animate2", in_dim=36),
+         **dict(_WAN, calls=2, sized=_pose_video)),
+    Case("refusal: SeedVR2", None, "SeedVR2", SEEDVR2, width=64, channels=16, downscale=8, patch=2, frames=1,
+         axes=(), refused_class="comfy.ldm.seedvr.model.NaDiT"),
     Case("refusal: AuraFlow MMDiT", None, "AuraFlow",
          {"cond_seq_dim": 32, "in_channels": 4, "out_channels": 4, "patch_size": 2, "dim": 64, "n_layers": 1,
           "n_double_layers": 1, "n_heads": 1, "global_conddim": 64, "max_seq": 256},

@@ -43,3 +43,7 @@ class HunyuanVideo(LatentFormat):
 
 class ZImagePixelSpace(LatentFormat):
     latent_channels, spacial_downscale_ratio = 3, 1
+
+
+class QwenImage21(LatentFormat):
+    latent_channels, spacial_downscale_ratio = 64, 16
