@@ -43,6 +43,7 @@ SHIPPED = {
     "zimage_2048x3072_portrait.json",
     "hidream_i1_2048.json",
     "hunyuanimage21_4096.json",
+    "mage_flow_4096.json",
 }
 #: Frontend-only nodes: not in the server's registry, never executed.
 NOTES = {"Note", "MarkdownNote"}
@@ -57,10 +58,13 @@ CORE = {
     # Qwen-Image / Qwen-Image-Edit, Z-Image, HiDream-I1, HunyuanImage 2.1
     "ModelSamplingAuraFlow", "ModelSamplingSD3", "TextEncodeQwenImageEditPlus", "QuadrupleCLIPLoader",
     "EmptyHunyuanImageLatent",
+    # Mage-Flow (ComfyUI 0.29+)
+    "TextEncodeMageFlowEdit",
 }
 ALLOWED = CORE | NOTES | {"DyPE"}
-#: Nodes making the latent to be sampled: their first two widgets are width and height.
-LATENT_SIZE = {"EmptySD3LatentImage", "EmptyFlux2LatentImage", "EmptyLatentImage", "EmptyHunyuanImageLatent"}
+#: Nodes making the latent to be sampled -> the index of their width widget (height and batch size follow).
+LATENT_SIZE = {"EmptySD3LatentImage": 0, "EmptyFlux2LatentImage": 0, "EmptyLatentImage": 0,
+               "EmptyHunyuanImageLatent": 0, "TextEncodeMageFlowEdit": 2}
 #: Loader -> the models folder its file-name widgets refer to.
 LOADER_FOLDERS = {
     "UNETLoader": "diffusion_models", "DualCLIPLoader": "text_encoders", "CLIPLoader": "text_encoders",
@@ -78,8 +82,11 @@ SAMPLER_RECIPES = {
     "zimage_": (1.0, "res_multistep", "simple", 8, 10),
     "hidream_i1_": (1.0, "lcm", "normal", 16, 50),
     "hunyuanimage21_": (3.5, "euler", "simple", 20, 50),
+    "mage_flow_": (5.0, "euler", "simple", 20, 50),
 }
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
+#: V3 inputs that grow sockets as the user connects them (``images.image_1``, ...): none is required.
+AUTOGROW = "COMFY_AUTOGROW_V3"
 FILE_SUFFIXES = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".gguf", ".png", ".jpg", ".jpeg", ".webp")
 UPLOAD_FLAGS = ("image_upload", "video_upload", "audio_upload", "animated_image_upload")
 
@@ -138,6 +145,16 @@ def promised_size(name: str) -> tuple[int, int] | None:
         side = int(match[1])
         return side, side
     return None
+
+
+def latent_size(node: dict) -> tuple[int, int, int]:
+    """``(width, height, batch size)`` of a node in ``LATENT_SIZE``."""
+    first = LATENT_SIZE[node["type"]]
+    return tuple(node["widgets_values"][first:first + 3])
+
+
+def largest_side(workflow: dict) -> int:
+    return max(max(latent_size(node)[:2]) for node in of_type(workflow, *LATENT_SIZE))
 
 
 def note_text(workflow: dict) -> str:
@@ -210,7 +227,8 @@ def check_node_against_spec(workflow: dict, node: dict, spec: dict) -> list[str]
     for name in spec["input_order"]:
         kind = inputs[name][0]
         required = name in spec.get("required", spec["input_order"])
-        if not isinstance(kind, list) and kind not in WIDGET_TYPES and required and name not in linked:
+        growing = kind == AUTOGROW
+        if not isinstance(kind, list) and kind not in WIDGET_TYPES and required and name not in linked and not growing:
             problems.append(f"{where}: required input {name!r} ({kind}) is not connected")
     for index, slot in enumerate(node.get("outputs") or []):
         if index >= len(spec["output_types"]):
@@ -355,9 +373,9 @@ def test_dype_widget_values_are_valid_options(workflow):
 def test_sizes_are_the_ones_the_name_promises(workflow):
     latents = of_type(workflow, *LATENT_SIZE)
     assert latents, "no empty-latent node setting the size"
-    sizes = {tuple(node["widgets_values"][:2]) for node in latents}
+    sizes = {latent_size(node)[:2] for node in latents}
     assert len(sizes) == 1, f"several sizes: {sizes}"
-    assert all(node["widgets_values"][2] == 1 for node in latents), "batch size should be 1"
+    assert all(latent_size(node)[2] == 1 for node in latents), "batch size should be 1"
     size = promised_size(workflow["_name"])
     if size is None:  # the A/B file: its size is checked with the A/B test
         assert workflow["_name"] == "flux1_ab_dype_vs_off.json", f"{workflow['_name']} names no size"
@@ -366,7 +384,7 @@ def test_sizes_are_the_ones_the_name_promises(workflow):
 
 
 def test_tiled_decode_at_4096_and_above(workflow):
-    largest = max(max(node["widgets_values"][:2]) for node in of_type(workflow, *LATENT_SIZE))
+    largest = largest_side(workflow)
     decoders = of_type(workflow, "VAEDecode", "VAEDecodeTiled")
     assert decoders, "nothing decodes the latent"
     if largest >= 4096:
@@ -387,7 +405,7 @@ def test_note_says_what_it_shows_which_files_and_the_cost(workflow):
                 assert value in text, f"the note does not name {value}"
         assert LOADER_FOLDERS[loader["type"]] in text, f"the note does not say where {loader['type']} files go"
     assert re.search(r"\bcost\b", text, re.IGNORECASE), "the note says nothing about the cost"
-    if max(max(node["widgets_values"][:2]) for node in of_type(workflow, *LATENT_SIZE)) >= 4096:
+    if largest_side(workflow) >= 4096:
         assert "VAEDecodeTiled" in text or "tiled" in text.lower()
 
 
@@ -438,7 +456,7 @@ def test_ab_workflow_compares_dype_with_off_on_the_same_seed():
         feeds = {source(workflow, node, name)[0]["id"] for node in samplers}
         assert len(feeds) == 1, f"the branches should share {name}"
 
-    sizes = {tuple(node["widgets_values"][:2]) for node in of_type(workflow, *LATENT_SIZE)}
+    sizes = {latent_size(node)[:2] for node in of_type(workflow, *LATENT_SIZE)}
     assert sizes in ({(2048, 2048)}, {(3072, 3072)}), f"A/B size {sizes}: DyPE should be active (above 1024)"
 
     saves = of_type(workflow, "SaveImage")
@@ -483,13 +501,33 @@ def registry() -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+#: Workflows for models newer than the oldest ComfyUI the pack supports -> the first ComfyUI with the model.
+NEEDS = {"mage_flow_4096.json": (0, 29)}
+
+
+def version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".")[:2])
+
+
 def test_every_node_type_exists_in_the_real_registry(registry):
     assert registry["pack_loaded"], "ComfyUI did not load the pack"
-    assert registry["missing"] == [], f"not in ComfyUI {registry['comfyui_version']}: {registry['missing']}"
+    running = version(registry["comfyui_version"])
+    needed = {node["type"] for path in FILES if running >= NEEDS.get(path.name, (0, 0)) for node in load(path)["nodes"]}
+    missing = [name for name in registry["missing"] if name in needed]
+    assert missing == [], f"not in ComfyUI {registry['comfyui_version']}: {missing}"
+    newer = sorted(set(registry["missing"]) - needed)
+    print(f"ComfyUI {registry['comfyui_version']} lacks {newer}, used only by workflows for newer models")
+
+
+def test_every_workflow_says_which_comfyui_it_needs():
+    for name, (major, minor) in NEEDS.items():
+        assert f"ComfyUI {major}.{minor} or newer" in note_text(load(WORKFLOWS / name)), name
 
 
 @pytest.mark.parametrize("path", FILES, ids=[path.name for path in FILES])
 def test_widget_values_match_the_real_nodes(registry, path):
+    if version(registry["comfyui_version"]) < NEEDS.get(path.name, (0, 0)):
+        pytest.skip(f"{path.name} needs ComfyUI {'.'.join(map(str, NEEDS[path.name]))} or newer")
     workflow = load(path)
     problems = []
     for node in workflow["nodes"]:

@@ -293,5 +293,38 @@ def _():
     assert dict(torch._dynamo.utils.counters["stats"])["unique_graphs"] == graphs  # new sigmas, no new graph
 
 
+@check("flux1: a ComfyUI whose FLUX forward no longer calls pe_embedder stops DyPE's run, naming class and version")
+def _():
+    import comfy.ldm.flux.model as flux_model
+    from comfy.ldm.flux.layers import EmbedND
+    from comfyui_dype.nodes.patch import HostMismatch
+
+    forward = flux_model.Flux.forward_orig
+
+    def changed(self, *args, **kwargs):  # a future forward that builds its table with an embedder of its own
+        replaced = self._modules["pe_embedder"]
+        own = EmbedND(dim=replaced.dim, theta=replaced.theta, axes_dim=replaced.axes_dim)
+        self._modules["pe_embedder"] = own
+        try:
+            return forward(self, *args, **kwargs)
+        finally:
+            self._modules["pe_embedder"] = replaced
+
+    flux_model.Flux.forward_orig = changed
+    try:
+        try:
+            sample(dype(flux), "flux1", 512, steps=2)
+        except HostMismatch as error:
+            message = str(error)
+        else:
+            raise AssertionError("DyPE sampled with tables it did not make")
+        native = torch.equal(sample(dype(flux), "flux1", 256, steps=2), sample(flux, "flux1", 256, steps=2))
+    finally:
+        flux_model.Flux.forward_orig = forward
+    assert "comfy.ldm.flux.model.Flux" in message and f"ComfyUI {host.comfyui_version()}" in message, message
+    assert "never asked its rotary embedder (diffusion_model.pe_embedder)" in message, message
+    assert native  # at the native size DyPE does nothing, so the changed host samples as before
+
+
 comfy.model_management.unload_all_models()
 print(json.dumps(RESULTS))
