@@ -1,5 +1,6 @@
 """DyPE on the families ComfyUI added after 0.25 that need more than the shared family tests: JoyImage (a table
-made by a method of the model) and Qwen-Image 2.1's prefix cache and patch paths, on the stand-in host.
+made by a method of the model), Qwen-Image 2.1's prefix cache and patch paths, Mage-Flow's ``post_input`` ids,
+and the new models refused by name, on the stand-in host.
 
 JoyImage's expected table is the host's with its row and column pairs replaced by ``dype_core``'s table of the
 main image's corner-origin grid; its time pairs and every reference keep the host's values. Qwen-Image 2.1:
@@ -8,6 +9,7 @@ right at every later step; an ``attn1_patch`` or a ``post_input`` patch sees DyP
 """
 
 import math
+import re
 
 import pytest
 import torch
@@ -20,6 +22,7 @@ from comfyui_dype.dype_core import DyPESettings, RotaryLayout, build_table, sigm
 from comfyui_dype.dype_core import frequencies as freqs
 from comfyui_dype.nodes.dype_node import DyPE
 from comfyui_dype.nodes.embedder import DyPEComponentTable
+from comfyui_dype.nodes.families import UnsupportedModel, detect
 from comfyui_dype.nodes.patch import patch_of
 from dype_helpers import dype
 from families_a import build, conditioning, latent
@@ -170,3 +173,52 @@ def test_qwen21_attn1_patch_and_post_input_see_dype_s_table():
         assert torch.equal(post_input, table.transpose(1, 2))  # the model's [1, N, 1, ...] layout
         assert torch.equal(attn1, table)  # attn1_patch gets it transposed back
     assert not torch.equal(tables[0], tables[1])
+
+
+# --- Mage-Flow: a post_input patch may rewrite the ids ---------------------------------------------------------
+
+
+def test_mage_flow_post_input_ids_reach_dype():
+    """A ``post_input`` patch that moves the image (here one row down) is what the embedder sees: DyPE's table is
+    ``dype_core``'s for the rewritten positions."""
+    model = build("mage_flow")
+    patched = dype(model, base_resolution=BASE)
+    forwards = record_forwards(patched, "diffusion_model.pe_embedder")
+
+    def one_row_down(args):
+        ids = args["img_ids"].clone()
+        ids[..., 1] += 1
+        return {**args, "img_ids": ids}
+
+    patched.set_model_patch(one_row_down, "post_input")
+    sample(patched, latent("mage_flow", 256, 192), conditioning("mage_flow", 6), conditioning("mage_flow", 6, seed=2))
+    rows, cols = 16, 12
+    layout = patch_of(patched).layout
+    for forward in forwards:
+        ids, table = forward.calls[0]
+        image = slice(6, 6 + rows * cols)
+        expected = grid_ids(1, rows, cols, (1 - rows // 2, -(cols // 2)))
+        assert torch.equal(ids[:, image], expected.expand(ids.shape[0], -1, -1))
+        frequencies = freqs.dype(layout, DyPESettings(), (1.0, rows / 8, cols / 8), sigma_to_t(forward.sigma))
+        assert torch.equal(table[:, :, image], build_table(ids[:, image], layout, frequencies))
+
+
+# --- models refused by name -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path,reason", [
+    ("comfy.ldm.sensenova.model.SenseNovaU15", "computes its rotary table inline"),
+    ("comfy.ldm.minimax.model.MiniMaxH3Model", "inv_freq"),
+    ("comfy.ldm.trellis2.model.Trellis2", "3-D assets"),
+    ("comfy.ldm.minimax_music.dit.MiniMaxMusic3DiT", "music (audio)"),
+    ("comfy.ldm.ace.model.ACEStepTransformer2DModel", "music (audio)"),
+    ("comfy.ldm.audio.dit.AudioDiffusionTransformer", "audio (Stable Audio)"),
+    ("comfy.ldm.seedvr.model.NaDiT", "inside each attention block"),
+])
+def test_models_without_a_replaceable_table_are_refused_by_name(path, reason):
+    """Classes the stand-in host does not build (the real host builds SeedVR2): detection by class path."""
+    module, _, name = path.rpartition(".")
+    model = type(name, (torch.nn.Module,), {"__module__": module})()
+    with pytest.raises(UnsupportedModel, match=rf"cannot patch {name} \({re.escape(path)}\): .*{re.escape(reason)}"
+                                               r".* Supported families: .*JoyImage"):
+        detect(model, lambda embedder: None)
