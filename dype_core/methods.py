@@ -40,19 +40,27 @@ def _none(omega: torch.Tensor, **_: object) -> tuple[torch.Tensor, float]:
 def _pi(
     omega: torch.Tensor, *, scale: float, t: float | None, lambda_s: float, lambda_t: float, **_: object
 ) -> tuple[torch.Tensor, float]:
-    """PI ``w_i / s``; Dy-PI ``w_i / s ** k(t)`` (paper Eq. 14)."""
+    """PI ``w_i / s``; Dy-PI ``w_i / s ** k(t)`` (paper Eq. 14).
+
+    ``s ** -k`` is formed as ``exp(-k ln s)``: a very large ``k`` gives frequencies that
+    underflow to 0 rather than a float overflow.
+    """
     exponent = 1.0 if t is None else kappa(t, lambda_s, lambda_t)
-    return omega / scale**exponent, 1.0
+    return omega * math.exp(-exponent * math.log(scale)), 1.0
 
 
 def _ntk(
     omega: torch.Tensor, *, scale: float, t: float | None, lambda_s: float, lambda_t: float, **_: object
 ) -> tuple[torch.Tensor, float]:
-    """NTK-aware ``w_i s ** (-2i / (D - 2))``; Dy-NTK with the exponent times ``k(t)`` (Eq. 15)."""
+    """NTK-aware ``w_i s ** (-2i / (D - 2))``; Dy-NTK with the exponent times ``k(t)`` (Eq. 15).
+
+    The exponent ``k (2i / (D - 2))`` is formed fraction first and applied as ``exp(-x ln s)``,
+    so a very large ``k`` underflows to 0 instead of overflowing (or making ``inf * 0``).
+    """
     exponent = 1.0 if t is None else kappa(t, lambda_s, lambda_t)
     pairs = torch.arange(omega.numel(), dtype=omega.dtype, device=omega.device)
-    dim = 2 * omega.numel()
-    return omega * scale ** (-exponent * 2.0 * pairs / max(dim - 2, 1)), 1.0
+    fraction = 2.0 * pairs / max(2 * omega.numel() - 2, 1)
+    return omega * torch.exp(-(exponent * fraction) * math.log(scale)), 1.0
 
 
 def _yarn(

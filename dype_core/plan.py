@@ -15,6 +15,9 @@ from .settings import DyPESettings
 
 #: Relative tolerance below which a frequency counts as unchanged.
 CHANGED = 1e-9
+#: A schedule whose last model call is still at ``t >= DEGENERATE_T`` never lets ``k(t)`` relax
+#: (it keeps ``t ** lambda_t`` of its first value to the end): a time shift that high is degenerate.
+DEGENERATE_T = 0.99
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,9 @@ class AxisStep:
 
     @property
     def wavelengths(self) -> tuple[float, float]:
-        """Shortest and longest effective wavelength ``2 pi / w'_i``, in tokens."""
-        return 2 * math.pi / max(self.omega), 2 * math.pi / min(self.omega)
+        """Shortest and longest effective wavelength ``2 pi / w'_i``, in tokens (``inf`` for a
+        frequency compressed to 0)."""
+        return tuple(2 * math.pi / w if w > 0.0 else math.inf for w in (max(self.omega), min(self.omega)))
 
     @property
     def changed(self) -> int:
@@ -54,6 +58,8 @@ class AxisStep:
         interpolated = sum(abs(r - 1.0) > CHANGED and r * self.scale <= 1.0 + CHANGED for r in self.ratio)
         extrapolated = 0
         for w_new, r in zip(self.omega, self.ratio):
+            if w_new == 0.0:  # compressed to a standstill: it turns nowhere
+                continue
             trained = (w_new / r) * self.base_len / (2 * math.pi)
             extrapolated += w_new * self.tokens / (2 * math.pi) > max(trained, 1.0) * (1.0 + CHANGED)
         return {
@@ -92,22 +98,44 @@ class Plan:
         """Whether any axis is above the base grid (and a method is chosen)."""
         return self.settings.method != "none" and max(self.scales) > 1.0
 
+    @property
+    def degenerate(self) -> bool:
+        """Whether DyPE acts but its correction cannot relax: the last model call is still at
+        ``t >= DEGENERATE_T`` (a time shift so high that every sigma stays near 1)."""
+        return self.active and bool(self.settings.dynamic) and self.steps[-1].t >= DEGENERATE_T
+
+    def size(self) -> str:
+        """``W x H px -> W x H tokens (base W x H)``, and the padded size where the token grid
+        covers more than the image."""
+        rows, cols = self.grid
+        px = self.layout.px_per_token
+        base_rows, base_cols = (int(v) for v in self.layout.base_grid)
+        text = f"{self.width}x{self.height} px -> {cols}x{rows} tokens (base {base_cols}x{base_rows})"
+        if (cols * px, rows * px) != (self.width, self.height):
+            text += f", padded to {cols * px}x{rows * px} px"
+        return text
+
     def summary(self) -> str:
         """One line: size, grid, scale per axis, method, and whether DyPE acts."""
-        base = f"{int(self.layout.base_grid[0])}x{int(self.layout.base_grid[1])}"
         head = (
-            f"{self.layout.name} {self.width}x{self.height}px -> {self.grid[0]}x{self.grid[1]} tokens "
-            f"(base {base}), scale rows {self.scales[0]:.3g} cols {self.scales[1]:.3g}, {self.settings.label}"
+            f"{self.layout.name} {self.size()}, scale width {self.scales[1]:.3g} height {self.scales[0]:.3g}, "
+            f"{self.settings.label}"
         )
         if self.settings.method == "none":
             return f"{head}: inactive (method off)"
         if not self.active:
             return f"{head}: inactive, at or below the base resolution (plain RoPE, bitwise)"
         first, last = self.steps[0], self.steps[-1]
-        return (
+        line = (
             f"{head}, {len(self.steps)} steps: k(t) {first.kappa:.3g} -> {last.kappa:.3g}, "
             f"attention x{max(a.attention_scale for a in first.axes):.4g}"
         )
+        if self.degenerate:
+            line += (
+                f"; degenerate schedule: sigma is still {last.sigma:.4g} at the last step, so k(t) cannot relax "
+                "(the time shift is too high for this size; use time_shift model or base)"
+            )
+        return line
 
     def table(self) -> str:
         """The per-step table as fixed-width text."""

@@ -9,10 +9,16 @@ LINEAR_MU_POINTS = ((256.0, 0.5), (4096.0, 1.15))
 
 
 def flux_time_shift(mu: float, t: float) -> float:
-    """``sigma' = e^mu / (e^mu + (1/t - 1))`` for ``t`` in ``[0, 1]`` (0 stays 0, 1 stays 1)."""
+    """``sigma' = e^mu / (e^mu + (1/t - 1))`` for ``t`` in ``[0, 1]`` (0 stays 0, 1 stays 1).
+
+    Formed as the logistic of ``mu + logit(t)``, ``(1 + tanh(x / 2)) / 2``, which stays finite
+    for any finite ``mu`` (``e^mu`` overflows a float above mu 709).
+    """
     if t <= 0.0:
         return 0.0
-    return math.exp(mu) / (math.exp(mu) + (1.0 / t - 1.0))
+    if t >= 1.0:
+        return 1.0
+    return 0.5 * (1.0 + math.tanh(0.5 * (mu + math.log(t) - math.log1p(-t))))
 
 
 def linear_mu(image_tokens: float, base_tokens: float = 4096.0, base_mu: float = 1.15) -> float:

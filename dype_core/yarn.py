@@ -34,23 +34,31 @@ def correction_index(rotations: float, dim: int, theta: float, base_len: float) 
 
     ``r = 0`` gives ``+inf`` (no pair completes zero rotations).
     """
-    if rotations <= 0.0:
-        return math.inf
-    return dim * math.log(base_len / (2.0 * math.pi * rotations)) / (2.0 * math.log(theta))
+    return correction_index_of_log(math.log(rotations) if rotations > 0.0 else -math.inf, dim, theta, base_len)
+
+
+def correction_index_of_log(log_rotations: float, dim: int, theta: float, base_len: float) -> float:
+    """``c(r)`` from ``ln r``: for thresholds ``r ** k`` whose value would overflow a float."""
+    return dim * (math.log(base_len) - math.log(2.0 * math.pi) - log_rotations) / (2.0 * math.log(theta))
 
 
 def ramp_bounds(
-    fast: float, slow: float, dim: int, theta: float, base_len: float
+    log_fast: float, log_slow: float, dim: int, theta: float, base_len: float
 ) -> tuple[float, float]:
-    """Pair-index bounds ``(lo, hi)`` of the ramp between ``fast`` and ``slow`` rotations.
+    """Pair-index bounds ``(lo, hi)`` of the ramp between ``fast`` and ``slow`` rotations, given
+    as their logarithms.
 
     ``lo = floor(c(fast))`` and ``hi = ceil(c(slow))``, both clamped to ``[0, D/2]``
     (the authors' code leaves ``lo`` unclamped above, which inverts the ramp for small
     ``t``; DYPE-MATH.md, "official"). Equal bounds are separated by 0.001.
     """
     half = dim // 2
-    lo = math.floor(min(max(correction_index(fast, dim, theta, base_len), 0.0), half))
-    hi = math.ceil(min(max(correction_index(slow, dim, theta, base_len), 0.0), half))
+
+    def index(log_rotations: float) -> float:
+        value = correction_index_of_log(log_rotations, dim, theta, base_len)
+        return min(max(value, 0.0), half) if not math.isnan(value) else 0.0
+
+    lo, hi = math.floor(index(log_fast)), math.ceil(index(log_slow))
     return float(lo), hi + 0.001 if lo == hi else float(hi)
 
 
@@ -69,7 +77,9 @@ def _by_parts(
     ntk = omega * scale ** (-pairs * 2.0 / max(dim - 2, 1))
 
     def bounds(band: tuple[float, float]) -> tuple[float, float]:
-        fast, slow = (r**factor for r in band) if raise_ else (r * factor for r in band)
+        # ln(r ** k) = k ln r and ln(r k) = ln r + ln k: thresholds as logarithms never overflow.
+        log_factor = math.log(factor) if factor > 0.0 else -math.inf
+        fast, slow = ((factor * math.log(r) if raise_ else math.log(r) + log_factor) for r in band)
         return ramp_bounds(fast, slow, dim, theta, base_len)
 
     keep1 = _keep(pairs, bounds(BAND1))

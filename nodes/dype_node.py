@@ -24,6 +24,30 @@ METHODS = {
 }
 RAMPS = ("official", "paper", "legacy")
 SCALINGS = {"per-axis": "per_axis", "isotropic": "isotropic"}
+#: Input ranges, one source for the schema (which ComfyUI enforces for the UI and the API alike) and
+#: for direct Python callers of ``execute``.
+LAMBDA_MAX, MU_MAX, BASE_RESOLUTION_MAX = 10.0, 20.0, 16384
+
+
+class FiniteMin(float):
+    """The lower bound of a FLOAT input, refusing NaN in ComfyUI's own validation.
+
+    ComfyUI refuses ``value < min`` and ``value > max``; both are false for NaN, which an API
+    prompt can send (``NaN`` in its JSON, or the string ``"nan"``). As ``min`` this float subclass
+    takes the comparison (Python asks the right operand first when its type subclasses the left
+    one's) and counts NaN as below it, so NaN gets ComfyUI's usual single message, "Value nan
+    smaller than min of 0.0". It is the plain number everywhere else (the schema's JSON included).
+    """
+
+    def __gt__(self, other: object) -> bool:  # ``other < self``
+        if isinstance(other, float) and math.isnan(other):
+            return True
+        return float.__gt__(self, other)
+
+
+def _in_range(name: str, value: float, high: float) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= high:
+        raise ValueError(f"{name} must be a number from 0 to {high:g}, got {value!r}")
 
 
 def settings_from_inputs(
@@ -34,6 +58,8 @@ def settings_from_inputs(
         raise ValueError(f"method {method!r} is not one of: {', '.join(METHODS)}")
     if scaling not in SCALINGS:
         raise ValueError(f"scaling {scaling!r} is not one of: {', '.join(SCALINGS)}")
+    _in_range("lambda_s", lambda_s, LAMBDA_MAX)
+    _in_range("lambda_t", lambda_t, LAMBDA_MAX)
     name, dynamic = METHODS[method]
     return DyPESettings(
         method=name, dynamic=dynamic, lambda_s=lambda_s, lambda_t=lambda_t, yarn_ramp=yarn_ramp,
@@ -42,16 +68,24 @@ def settings_from_inputs(
 
 
 def check_shift(time_shift: str, mu: float, base_resolution: int) -> None:
+    """``ValueError`` unless the time shift and base resolution are ones the node allows."""
     if time_shift not in POLICIES:
         raise ValueError(f"time_shift {time_shift!r} is not one of: {', '.join(POLICIES)}")
-    if not math.isfinite(mu) or not 0.0 <= mu <= 20.0:
-        raise ValueError(f"mu must be a number from 0 to 20, got {mu!r}")
-    if base_resolution < 0 or base_resolution > 16384:
-        raise ValueError(f"base_resolution must be 0 (auto) or 16..16384 px, got {base_resolution}")
+    _in_range("mu", mu, MU_MAX)
+    if isinstance(base_resolution, bool) or not isinstance(base_resolution, int) \
+            or not 0 <= base_resolution <= BASE_RESOLUTION_MAX:
+        raise ValueError(f"base_resolution must be 0 (auto) or a size up to {BASE_RESOLUTION_MAX} px, "
+                         f"got {base_resolution!r}")
 
 
 class DyPE(io.ComfyNode):
-    """Patches a RoPE diffusion-transformer MODEL so that it samples far above its training resolution."""
+    """Patches a RoPE diffusion-transformer MODEL so that it samples far above its training resolution.
+
+    It has no ``validate_inputs``: ComfyUI then checks every input against the schema itself (type,
+    range, menu), one message per problem, the same for the UI and for API prompts. What depends on
+    the model (its family, the base resolution in whole tokens, the time shift against its
+    sampling) is checked when the node runs and again when sampling starts.
+    """
 
     @classmethod
     def define_schema(cls) -> io.Schema:
@@ -76,13 +110,13 @@ class DyPE(io.ComfyNode):
                     "native size.",
                 ),
                 io.Float.Input(
-                    "lambda_s", default=2.0, min=0.0, max=10.0, step=0.05, advanced=True,
+                    "lambda_s", default=2.0, min=FiniteMin(0.0), max=LAMBDA_MAX, step=0.05, advanced=True,
                     tooltip="Strength of the schedule k(t) = lambda_s * t^lambda_t for Dy-NTK, Dy-PI and the "
                     "legacy YaRN ramp. Higher: early steps compress positions more (steadier global layout, "
                     "softer); lower: closer to plain positions (more detail, more risk of repetition).",
                 ),
                 io.Float.Input(
-                    "lambda_t", default=2.0, min=0.0, max=10.0, step=0.05, advanced=True,
+                    "lambda_t", default=2.0, min=FiniteMin(0.0), max=LAMBDA_MAX, step=0.05, advanced=True,
                     tooltip="How fast the extrapolation relaxes to plain positions as noise falls. Higher: "
                     "relaxes earlier, crisper fine detail; lower: holds the compressed layout longer, smoother.",
                 ),
@@ -93,7 +127,7 @@ class DyPE(io.ComfyNode):
                     "returns to plain positions; for reproducing old images).",
                 ),
                 io.Int.Input(
-                    "base_resolution", default=0, min=0, max=16384, step=16, advanced=True,
+                    "base_resolution", default=0, min=0, max=BASE_RESOLUTION_MAX, step=16, advanced=True,
                     tooltip="The model's training resolution in px; 0 = auto, the family's own (1024 for most; "
                     "Qwen-Image 1328, HunyuanImage 2.1 2048, Lens 1440, Wan 1280). Only raise it for fine-tunes "
                     "trained larger: DyPE then starts acting at a larger size.",
@@ -117,7 +151,7 @@ class DyPE(io.ComfyNode):
                     "4K: most steps stay noisy, smoother result). custom: the mu below.",
                 ),
                 io.Float.Input(
-                    "mu", default=1.15, min=0.0, max=20.0, step=0.01, advanced=True,
+                    "mu", default=1.15, min=FiniteMin(0.0), max=MU_MAX, step=0.01, advanced=True,
                     tooltip="The mu of time_shift 'custom'. Higher spends more steps at high noise (layout), "
                     "lower more at low noise (detail).",
                 ),
@@ -125,19 +159,6 @@ class DyPE(io.ComfyNode):
             outputs=[io.Model.Output(tooltip="The model patched with DyPE; the input model is unchanged.")],
             hidden=[io.Hidden.unique_id],
         )
-
-    @classmethod
-    def validate_inputs(
-        cls, method: str = "Dy-YaRN", lambda_s: float = 2.0, lambda_t: float = 2.0, yarn_ramp: str = "official",
-        base_resolution: int = 0, scaling: str = "per-axis", attention_scale: bool = True,
-        time_shift: str = "model", mu: float = 1.15, **_: Any,
-    ) -> bool | str:
-        try:
-            settings_from_inputs(method, lambda_s, lambda_t, yarn_ramp, scaling, attention_scale)
-            check_shift(time_shift, mu, base_resolution)
-        except ValueError as error:
-            return f"DyPE: {error}"
-        return True
 
     @classmethod
     def execute(

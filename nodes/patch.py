@@ -57,29 +57,47 @@ REPLACEMENTS = {"ids": DyPEEmbedder, "grid": DyPEGridEmbedder, "components": DyP
 
 @dataclass(frozen=True)
 class Patch:
-    """Everything a patched model needs at sampling time; immutable, shared by its wrappers."""
+    """Everything a patched model needs at sampling time; immutable, shared by its wrappers.
+
+    ``pinned`` is the ``model_sampling`` object DyPE installed for ``base`` and ``custom`` (``None``
+    otherwise) and ``replaced`` the object patch it took the place of (``None``: the model's own), so
+    that DyPE applied again can undo it.
+    """
 
     family: Family
     layout: RotaryLayout
     settings: DyPESettings
     time_shift: str
     node_id: str | None = None
+    pinned: Any = None
+    replaced: Any = None
 
     def geometry(self, latent: torch.Tensor) -> tuple[int, tuple[int, int]]:
         """``(frames, (rows, cols))`` of the main image for a latent."""
         return self.family.geometry(latent, self.layout)
 
+    def pixels(self, latent: torch.Tensor) -> tuple[int, int]:
+        """``(width, height)`` in pixels of the image a latent decodes to."""
+        return latent.shape[-1] * self.layout.latent_downscale, latent.shape[-2] * self.layout.latent_downscale
+
     def run_plan(
-        self, grid: tuple[int, int], sigmas: torch.Tensor, sampling: Any
+        self, size: tuple[int, int], sigmas: torch.Tensor, sampling: Any
     ) -> tuple[torch.Tensor, Plan, float | None]:
-        """The run's sigmas (re-shifted for ``linear``), its plan and its ``mu``, for ``grid``."""
-        rows, cols = grid
+        """The run's sigmas (re-shifted for ``linear``), its plan and its ``mu``, for an image of
+        ``size = (width, height)`` px sampled with ``sampling``.
+
+        A policy that sets the shift needs a shifted flow schedule: checked here too, against
+        the sampling the run actually uses (a sampling node after DyPE may have replaced it).
+        """
+        width, height = size
+        if self.time_shift != "model":
+            time_shift.require_shift_sampling(sampling, self.time_shift)
+        rows, cols = self.layout.grid_for_pixels(width, height)
         mu = time_shift.run_mu(self.time_shift, sampling, rows * cols, self.family, self.layout.px_per_token)
         if self.time_shift == "linear":
             sigmas = time_shift.reshift(sigmas, time_shift.sampling_mu(sampling), mu)
-        px = self.layout.px_per_token
         schedule = sigmas.detach().float().cpu()
-        return sigmas, plan(self.layout, cols * px, rows * px, schedule, self.settings, self.family.time), mu
+        return sigmas, plan(self.layout, width, height, schedule, self.settings, self.family.time), mu
 
     def step(self, call: Call, sigmas: Any, locate: Callable[[Call], Locator], exact_ids: bool) -> Step | None:
         """The ``Step`` of ``call`` at ``sigmas``, its image tokens found by ``locate``; ``None`` (and
@@ -191,7 +209,7 @@ class OuterSampleWrapper:
         patch_run_controls(guider.conds)
         sampling = guider.model_patcher.get_model_object("model_sampling")
         if sigmas.numel() >= 2:
-            sigmas, run, mu = patch.run_plan(patch.geometry(noise)[1], sigmas, sampling)
+            sigmas, run, mu = patch.run_plan(patch.pixels(noise), sigmas, sampling)
             report(run, patch.node_id, mu, patch.time_shift)
         token = RUN.set(Run(cache=TableCache()))
         try:
@@ -227,17 +245,21 @@ def apply_dype(
     if base_resolution:
         layout = layout.with_base_resolution(base_resolution)
 
-    sampling = model.get_model_object("model_sampling")
+    patched = model.clone()
+    _undo_time_shift(patched)
+    sampling = patched.get_model_object("model_sampling")
     if time_shift_policy != "model":
         time_shift.require_shift_sampling(sampling, time_shift_policy)
-    patched = model.clone()
     patched.add_object_patch(family.embedder, REPLACEMENTS[family.source](original))
+    pinned = replaced = None
     if time_shift_policy in ("base", "custom"):
         fixed = family.base_mu if time_shift_policy == "base" else mu
         pinned = time_shift.pinned_sampling(sampling, model.model.model_config, fixed)
+        replaced = patched.object_patches.get("model_sampling")
         patched.add_object_patch("model_sampling", pinned)
 
-    patch = Patch(family=family, layout=layout, settings=settings, time_shift=time_shift_policy, node_id=node_id)
+    patch = Patch(family=family, layout=layout, settings=settings, time_shift=time_shift_policy, node_id=node_id,
+                  pinned=pinned, replaced=replaced)
     wrappers = {OUTER_SAMPLE: OuterSampleWrapper(patch), family.hook.kind: ModelCallWrapper(patch)}
     if family.controlnets:
         wrappers[CALC_COND_BATCH] = ControlStepWrapper(patch)
@@ -246,6 +268,20 @@ def apply_dype(
     for kind, wrapper in wrappers.items():
         patched.add_wrapper_with_key(kind, WRAPPER_KEY, wrapper)
     return patched
+
+
+def _undo_time_shift(patched: Any) -> None:
+    """On a clone of a model DyPE already patched, put back the ``model_sampling`` its earlier patch
+    replaced, if that patch's pin is still the one installed (a sampling node placed after the
+    earlier DyPE replaced it on purpose, and stays)."""
+    installed = patched.get_wrappers(OUTER_SAMPLE, WRAPPER_KEY)
+    earlier = installed[-1].patch if installed else None
+    if earlier is None or earlier.pinned is None or patched.object_patches.get("model_sampling") is not earlier.pinned:
+        return
+    if earlier.replaced is None:
+        del patched.object_patches["model_sampling"]
+    else:
+        patched.object_patches["model_sampling"] = earlier.replaced
 
 
 def _detect(model: Any) -> tuple[Family, RotaryLayout]:

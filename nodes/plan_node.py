@@ -13,15 +13,21 @@ from .patch import patch_of
 from .time_shift import describe
 
 
-def _grid(patch: Any, latent: dict | None, width: int, height: int) -> tuple[int, int]:
+def _size(patch: Any, latent: dict | None, width: int, height: int) -> tuple[int, int]:
+    """``(width, height)`` in pixels: the latent's, or without one the inputs' rounded down to whole latent
+    pixels (the image an empty latent of that size decodes to)."""
     if latent is not None:
         samples = latent.get("samples") if isinstance(latent, dict) else None
         if not isinstance(samples, torch.Tensor) or samples.ndim < 4:
             raise ValueError("DyPE Plan: the LATENT input holds no latent image ('samples' [batch, channels, h, w])")
-        return patch.geometry(samples)[1]
-    if width <= 0 or height <= 0:
-        raise ValueError("DyPE Plan: connect a LATENT, or set width and height (pixels) above 0")
-    return patch.layout.grid_for_pixels(width, height)
+        return patch.pixels(samples)
+    if width < patch.layout.px_per_token or height < patch.layout.px_per_token:
+        raise ValueError(
+            f"DyPE Plan: connect a LATENT, or set width and height to at least one {patch.layout.name} token "
+            f"({patch.layout.px_per_token} px); got {width}x{height}"
+        )
+    downscale = patch.layout.latent_downscale  # the latent an empty-latent node makes: whole latent pixels
+    return width // downscale * downscale, height // downscale * downscale
 
 
 class DyPEPlan(io.ComfyNode):
@@ -63,7 +69,7 @@ class DyPEPlan(io.ComfyNode):
         sigmas: torch.Tensor | None = None, steps: int = 28, scheduler: str = "simple",
     ) -> io.NodeOutput:
         patch = patch_of(model)
-        grid = _grid(patch, latent, width, height)
+        size = _size(patch, latent, width, height)
         sampling = model.get_model_object("model_sampling")
         if sigmas is None:
             if scheduler not in SCHEDULER_NAMES:
@@ -73,7 +79,7 @@ class DyPEPlan(io.ComfyNode):
             raise ValueError(
                 f"DyPE Plan: the sigmas hold {sigmas.numel()} value(s); a schedule needs at least two (steps + 1)"
             )
-        _, result, mu = patch.run_plan(grid, sigmas.flatten(), sampling)
+        _, result, mu = patch.run_plan(size, sigmas.flatten(), sampling)
         table = f"time shift: {describe(mu, patch.time_shift)}\n{result.table()}"
         chart = torch.from_numpy(render_rgb(result)).float().div(255.0).unsqueeze(0)
         return io.NodeOutput(chart, table)

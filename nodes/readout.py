@@ -32,6 +32,7 @@ def readout(plan: Plan, node_id: str | None, mu: float | None, time_shift: str) 
         "scales": [round(s, 4) for s in plan.scales],
         "method": plan.settings.label,
         "active": plan.active,
+        "degenerate": plan.degenerate,
         "mu": None if mu is None else round(mu, 4),
         "time_shift": time_shift,
         "summary": plan.summary(),

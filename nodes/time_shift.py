@@ -65,11 +65,15 @@ def reshift(sigmas: torch.Tensor, from_mu: float, to_mu: float) -> torch.Tensor:
     Shifts compose: ``shift(b, t) = shift(b - a, shift(a, t))``, so 0 and 1 stay fixed and a
     schedule's times are kept. Exact for schedulers uniform in time (simple, normal,
     sgm_uniform, beta); karras and exponential, spaced in sigma, keep their spacing.
+
+    In float64, as the logistic of ``logit(sigma) + to_mu - from_mu``, so that no size the node
+    accepts overflows (``e^mu`` does above mu 709, and float32 ratios far sooner); the result
+    comes back in the schedule's dtype.
     """
-    ratio = math.exp(to_mu - from_mu)
-    inner = sigmas.clamp(min=0.0, max=1.0)
-    shifted = ratio * inner / (ratio * inner + (1.0 - inner))
-    return torch.where(inner > 0, shifted, inner)
+    inner = sigmas.detach().to(torch.float64).clamp(min=0.0, max=1.0)
+    logit = torch.log(inner) - torch.log1p(-inner)  # -inf at 0, +inf at 1
+    shifted = 0.5 * (1.0 + torch.tanh(0.5 * (logit + (to_mu - from_mu))))
+    return shifted.to(sigmas.dtype)
 
 
 def run_mu(policy: str, sampling: Any, image_tokens: int, family: Any, px_per_token: int) -> float | None:

@@ -96,7 +96,7 @@ def test_paper_ramp_is_continuous_in_t():
 def test_official_clamp_fixes_the_inverted_ramp_of_the_authors_code():
     # Below t ~ 0.007 at s = 4 the unclamped lower bound exceeds D/2; clamped, both bounds
     # meet at D/2 and every pair keeps its plain frequency.
-    assert ramp_bounds(1.25 * 1e-5, 0.75 * 1e-5, 56, 1e4, 64) == (28.0, 28.001)
+    assert ramp_bounds(math.log(1.25e-5), math.log(0.75e-5), 56, 1e4, 64) == (28.0, 28.001)
     omega, _ = axis_frequencies("yarn", scale=4.0, t=0.005, **FLUX_AXIS)
     plain = plain_frequencies(56, 1e4)
     assert omega[0] == plain[0] and (omega / plain).min() > 0.25 + 1e-6

@@ -38,8 +38,8 @@ def test_native_size_shows_plainly_that_dype_does_nothing(flux):
     assert len(rows) == 28 and all("28/0/0/0" in row for row in rows)
 
 
-@pytest.mark.parametrize("width,height,scales", [(2048, 2048, "rows 2 cols 2"), (4096, 4096, "rows 4 cols 4"),
-                                                 (4096, 1365, "rows 1.33 cols 4")])
+@pytest.mark.parametrize("width,height,scales", [(2048, 2048, "width 2 height 2"), (4096, 4096, "width 4 height 4"),
+                                                 (4096, 1365, "width 4 height 1.33")])
 def test_above_the_base_the_plan_shows_scales_and_schedule(flux, width, height, scales):
     chart, table = plan(flux, latent=latent(width, height), steps=20)
     assert scales in table and "Dy-YaRN, 20 steps" in table and "mu 1.15 (model)" in table

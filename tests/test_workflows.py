@@ -367,7 +367,9 @@ def test_dype_widget_values_are_valid_options(workflow):
         assert isinstance(settings["base_resolution"], int) and not isinstance(settings["base_resolution"], bool)
         assert all(is_number(settings[k]) for k in ("lambda_s", "lambda_t", "mu"))
         assert check_node_against_spec(workflow, node, spec) == []
-        assert module.DyPE.validate_inputs(**settings) is True
+        module.settings_from_inputs(**{k: settings[k] for k in ("method", "lambda_s", "lambda_t", "yarn_ramp",
+                                                               "scaling", "attention_scale")})
+        module.check_shift(settings["time_shift"], settings["mu"], settings["base_resolution"])
 
 
 def test_sizes_are_the_ones_the_name_promises(workflow):

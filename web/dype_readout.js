@@ -5,7 +5,8 @@
 //
 // The server sends one "dype.readout" message per sampling run (nodes/readout.py):
 // { node, model, width, height, grid: [rows, cols], base: [rows, cols], scales: [rows, cols],
-//   method, active, mu, time_shift, summary, t: [...], kappa: [...], pairs, changed: [[rows], [cols]] }
+//   method, active, degenerate, mu, time_shift, summary, t: [...], kappa: [...], pairs, changed: [[rows], [cols]] }
+// Sizes are shown width x height everywhere: pixels, tokens, base and scales.
 
 /** The schema id of the DyPE node (node.comfyClass / node.type in the page). */
 export const NODE_TYPE = "DyPE";
@@ -15,7 +16,7 @@ export const PROPERTY = "dype_readout";
 
 /** The fields of a readout that are kept; anything else the server may add is dropped. */
 const FIELDS = [
-  "node", "model", "width", "height", "grid", "base", "scales", "method", "active",
+  "node", "model", "width", "height", "grid", "base", "scales", "method", "active", "degenerate",
   "mu", "time_shift", "summary", "t", "kappa", "pairs", "changed",
 ];
 
@@ -46,23 +47,24 @@ export function formatReadout(detail) {
   const [rows, cols] = pair(d.scales);
   const [gr, gc] = pair(d.grid);
   const [br, bc] = pair(d.base);
-  const base = `${fmt(br)}x${fmt(bc)}`;
+  const base = `${fmt(bc)}x${fmt(br)}`;
   const method = d.method ?? "?";
   const mu = isNum(d.mu) ? d.mu : null;
 
   let badge;
-  if (d.active) badge = `DyPE ${fmt(rows)}x${fmt(cols)} · ${method}${mu === null ? "" : ` · mu ${fmt(mu)}`}`;
+  if (d.active) badge = `DyPE ${fmt(cols)}x${fmt(rows)} · ${method}${mu === null ? "" : ` · mu ${fmt(mu)}`}`;
   else if (method === "off") badge = "DyPE off (method off)";
   else badge = `DyPE inactive (≤ base ${base})`;
 
   const lines = [`${d.model ?? "model ?"} · ${fmt(d.width)}x${fmt(d.height)} px`];
   const ratio = isNum(gr) && isNum(gc) && isNum(br) && isNum(bc) && br * bc > 0 ? (gr * gc) / (br * bc) : NaN;
-  lines.push(`tokens ${fmt(gr)}x${fmt(gc)} (rows x cols) vs base ${base}: ${fmt(ratio)}x`);
-  lines.push(`scale rows ${fmt(rows)} · cols ${fmt(cols)}`);
+  lines.push(`tokens ${fmt(gc)}x${fmt(gr)} vs base ${base}: ${fmt(ratio)}x`);
+  lines.push(`scale width ${fmt(cols)} · height ${fmt(rows)}`);
   const kappa = Array.isArray(d.kappa) ? d.kappa : [];
   const steps = kappa.length ? ` · ${kappa.length} steps, k(t) ${fmt(kappa[0])} → ${fmt(kappa.at(-1))}` : "";
   lines.push(`method ${method}${steps}`);
   lines.push(mu === null ? "time shift: the model's own (no mu)" : `mu ${fmt(mu)} (time shift ${d.time_shift ?? "?"})`);
+  if (d.degenerate === true) lines.push("degenerate schedule: k(t) cannot relax (shift too high)");
   return { badge, lines, title: typeof d.summary === "string" ? d.summary : "" };
 }
 

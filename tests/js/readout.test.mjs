@@ -12,7 +12,7 @@ import {
 const ACTIVE = {
   node: "7", model: "FLUX.1", width: 4096, height: 4096, grid: [256, 256], base: [64, 64],
   scales: [4.0, 4.0], method: "Dy-YaRN", active: true, mu: 1.15, time_shift: "model",
-  summary: "FLUX.1 4096x4096px -> 256x256 tokens (base 64x64), scale rows 4 cols 4, Dy-YaRN, 6 steps: "
+  summary: "FLUX.1 4096x4096 px -> 256x256 tokens (base 64x64), scale width 4 height 4, Dy-YaRN, 6 steps: "
     + "k(t) 1 -> 0.15, attention x1.139",
   t: [1.0, 0.9404, 0.8633, 0.7595, 0.6123, 0.3871],
   kappa: [1.0, 0.8844, 0.7453, 0.5769, 0.3749, 0.1499],
@@ -20,7 +20,7 @@ const ACTIVE = {
 };
 const INACTIVE = {
   ...ACTIVE, width: 1024, height: 1024, grid: [64, 64], scales: [1.0, 1.0], active: false, mu: null,
-  summary: "FLUX.1 1024x1024px -> 64x64 tokens (base 64x64), ...: inactive", t: [1.0, 0.9045, 0.7595, 0.5128],
+  summary: "FLUX.1 1024x1024 px -> 64x64 tokens (base 64x64), ...: inactive", t: [1.0, 0.9045, 0.7595, 0.5128],
   kappa: [1.0, 0.8182, 0.5769, 0.263], changed: [[0, 0, 0, 0], [0, 0, 0, 0]],
 };
 const PANORAMA = {
@@ -36,7 +36,7 @@ describe("formatReadout", () => {
     assert.ok(lines.length >= 4 && lines.length <= 6);
     assert.equal(lines[0], "FLUX.1 · 4096x4096 px");
     assert.match(lines[1], /tokens 256x256 .*base 64x64: 16x/);
-    assert.equal(lines[2], "scale rows 4 · cols 4");
+    assert.equal(lines[2], "scale width 4 · height 4");
     assert.match(lines[3], /Dy-YaRN · 6 steps, k\(t\) 1 → 0\.15/);
     assert.equal(lines[4], "mu 1.15 (time shift model)");
   });
@@ -48,12 +48,18 @@ describe("formatReadout", () => {
     assert.ok(lines.every((line) => !line.includes("null") && !line.includes("undefined")));
   });
 
-  it("formats panorama scales per axis", () => {
+  it("formats a panorama width x height everywhere", () => {
     const { badge, lines } = formatReadout(PANORAMA);
-    assert.equal(badge, "DyPE 1x4 · Dy-YaRN · mu 2");
-    assert.ok(lines.includes("scale rows 1 · cols 4"));
+    assert.equal(badge, "DyPE 4x1 · Dy-YaRN · mu 2");
+    assert.equal(lines[0], "FLUX.1 · 4096x1024 px");
+    assert.ok(lines.includes("scale width 4 · height 1"));
     assert.ok(lines.includes("mu 2 (time shift custom)"));
-    assert.match(lines[1], /tokens 64x256 .*: 4x/);
+    assert.match(lines[1], /^tokens 256x64 vs base 64x64: 4x$/);
+  });
+
+  it("says when the schedule is degenerate", () => {
+    assert.ok(formatReadout({ ...ACTIVE, degenerate: true }).lines.at(-1).startsWith("degenerate schedule"));
+    assert.ok(formatReadout(ACTIVE).lines.every((line) => !line.includes("degenerate")));
   });
 
   it("leaves mu out of an active badge when mu is null", () => {

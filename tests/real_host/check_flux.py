@@ -184,6 +184,41 @@ def _():
     assert abs(dype(flux, time_shift="custom", mu=3.0).get_model_object("model_sampling").shift - 3.0) < 1e-12
 
 
+@check("flux1: DyPE(linear) then ComfyUI's ModelSamplingDiscrete (eps) is refused when sampling starts")
+def _():
+    from comfy_extras.nodes_model_advanced import ModelSamplingDiscrete
+
+    eps = ModelSamplingDiscrete().patch(dype(flux, time_shift="linear"), "eps", False)[0]
+    try:
+        sample(eps, "flux1", 512, cfg=1.0, steps=2)
+    except ValueError as error:
+        assert "time_shift 'linear' sets the flow schedule's shift, but this model samples with" in str(error), error
+        assert "Use time_shift 'model'" in str(error), error
+    else:
+        raise AssertionError("sampled a linear re-shift on a schedule without a shift")
+
+
+@check("flux1: a second DyPE node replaces the first one's time shift")
+def _():
+    import logging
+
+    again = dype(dype(flux, time_shift="custom", mu=3.0), time_shift="model")
+    assert again.get_model_object("model_sampling") is flux.get_model_object("model_sampling")
+    lines = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    logger = logging.getLogger("DyPE")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        sample(again, "flux1", 512, cfg=1.0, steps=2)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert len(lines) == 1 and lines[0].endswith("time shift mu 1.15 (model)"), lines
+
+
 @check("errors: bad settings and an unsupported model are refused clearly")
 def _():
     for inputs, text in (({"lambda_s": -1.0}, "lambda_s must be"), ({"base_resolution": 1000}, "multiple of 16")):
@@ -193,7 +228,6 @@ def _():
             assert text in str(error), error
         else:
             raise AssertionError(f"{inputs} accepted")
-    assert DyPE.validate_inputs(lambda_t=-2.0).startswith("DyPE: lambda_t must be")
     sd3 = tiny_flux.patcher(tiny_flux.FLUX1, models.Flux)
     sd3.add_object_patch("diffusion_model", torch.nn.Linear(2, 2))
     try:

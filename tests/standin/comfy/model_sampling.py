@@ -7,6 +7,9 @@ and feeds the network ``sigma * multiplier``. ``ModelSamplingCosmosRFlow`` (Mode
 Predict2) keeps EDM sigmas log-spaced in ``[sigma_min, sigma_max]`` (0.002..80) and feeds the network the
 flow time ``sigma / (sigma + 1)``; its ``COSMOS_RFLOW`` parameterisation scales the input by ``1 - t``.
 ``CONST`` is the rectified-flow parameterisation: x_t = sigma * noise + (1 - sigma) * x0, denoised = x_t - sigma * v.
+``ModelSamplingDiscrete`` (ModelType.EPS, the SD models' and what ComfyUI's ``ModelSamplingDiscrete`` node
+installs) has no shift: sigmas ``sqrt((1 - a) / a)`` of a scaled-linear beta schedule (0.00085 to 0.012, 1000
+steps), about 0.03 to 14.6.
 """
 
 from __future__ import annotations
@@ -98,6 +101,27 @@ class ModelSamplingDiscreteFlow(_SigmaTable):
         if percent >= 1.0:
             return 0.0
         return self.sigma(torch.tensor((1.0 - percent) * self.multiplier)).item()
+
+
+class ModelSamplingDiscrete(_SigmaTable):
+    def __init__(self, model_config=None):
+        super().__init__()
+        betas = torch.linspace(0.00085**0.5, 0.012**0.5, 1000, dtype=torch.float64) ** 2
+        alphas = torch.cumprod(1.0 - betas, dim=0)
+        self.register_buffer("sigmas", ((1 - alphas) / alphas).sqrt().float())
+
+    def timestep(self, sigma):
+        return (self.sigmas - sigma).abs().argmin().float()
+
+    def sigma(self, timestep):
+        return self.sigmas[timestep.round().long().clamp(0, 999)]
+
+    def percent_to_sigma(self, percent):
+        if percent <= 0.0:
+            return 999999999.9
+        if percent >= 1.0:
+            return 0.0
+        return float(self.sigma(torch.tensor(999.0 * (1.0 - percent))))
 
 
 class COSMOS_RFLOW:

@@ -69,7 +69,7 @@ def run_node(node_cls, hidden: dict | None = None, **inputs) -> NodeOutput:
             continue
         try:
             inputs[key] = value = _CONVERT.get(inp.io_type, lambda v: v)(inputs[key])
-        except (TypeError, ValueError) as ex:
+        except Exception as ex:  # the host catches every conversion error (int(inf) is an OverflowError)
             fail("invalid_input_type", f"{key}, {inputs[key]}, {ex}", f"{key}: cannot convert {inputs[key]!r}")
             continue
         if key in checked_by_node or has_kwargs:
