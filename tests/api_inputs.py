@@ -11,7 +11,9 @@ in, so that both refusals and accepted runs are exercised. Imports no ComfyUI: t
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -79,3 +81,19 @@ def raised_by_the_pack(error: BaseException) -> bool:
     torch or the host."""
     frames = traceback.extract_tb(error.__traceback__)
     return bool(frames) and frames[-1].filename.startswith(PACK_CODE) and bool(str(error))
+
+
+def executed(node: str, call: Callable[[], Any]) -> tuple[str, Any]:
+    """``("ran", result)``, or ``("refused at execution", error)`` for a ``ValueError`` the pack raised with a
+    message; any other error fails the case."""
+    try:
+        return "ran", call()
+    except ValueError as error:
+        assert raised_by_the_pack(error), f"{node}: an error from outside the pack: {error!r}"
+        return "refused at execution", error
+
+
+def assert_unchanged(model: Any, embedder: Any, sampling: Any) -> None:
+    """The original FLUX model still has its own embedder and sampling, and no object patches."""
+    assert model.get_model_object("diffusion_model.pe_embedder") is embedder
+    assert model.get_model_object("model_sampling") is sampling and not model.object_patches

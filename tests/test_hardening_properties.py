@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 import torch
-from api_inputs import SIDES, dype_inputs, plan_inputs, raised_by_the_pack
+from api_inputs import SIDES, assert_unchanged, dype_inputs, executed, plan_inputs
 from comfy.model_base import build_flux_patcher
 from comfy.samplers import SCHEDULER_NAMES
 from comfy_api.latest._standin import NodeValidationError, run_node
@@ -34,20 +34,12 @@ SAMPLING = FLUX.get_model_object("model_sampling")
 
 
 def outcome(node: type, run) -> tuple[str, object]:
-    """``("refused", reason)`` or ``("ran", result)``; anything else fails the test."""
+    """``(kind, result or refusal)``: ran, refused at validation or at execution; anything else fails."""
     try:
-        return "ran", run()
+        return executed(node.__name__, run)
     except NodeValidationError as error:
         assert error.errors, "a validation refusal without errors"
         return "refused at validation", error
-    except ValueError as error:
-        assert raised_by_the_pack(error), f"{node.__name__}: an error from outside the pack: {error!r}"
-        return "refused at execution", error
-
-
-def unchanged() -> None:
-    assert FLUX.get_model_object("diffusion_model.pe_embedder") is EMBEDDER
-    assert FLUX.get_model_object("model_sampling") is SAMPLING and not FLUX.object_patches
 
 
 @SWEEP
@@ -64,7 +56,7 @@ def test_every_dype_input_is_refused_clearly_or_samples_finite(inputs, again, si
     OUTCOMES["DyPE"][kind] += 1
     if kind == "ran":
         assert torch.isfinite(result).all()
-    unchanged()
+    assert_unchanged(FLUX, EMBEDDER, SAMPLING)
 
 
 PATCHED = {policy: run_node(DyPE, model=FLUX, base_resolution=256, time_shift=policy)[0] for policy in POLICIES}

@@ -26,7 +26,7 @@ import comfy.supported_models as models  # noqa: E402
 import execution  # noqa: E402
 import tiny_flux  # noqa: E402
 import torch  # noqa: E402
-from api_inputs import SIDES, dype_inputs, plan_inputs, raised_by_the_pack  # noqa: E402
+from api_inputs import SIDES, assert_unchanged, dype_inputs, executed, plan_inputs  # noqa: E402
 from comfy.samplers import SCHEDULER_NAMES  # noqa: E402
 from comfyui_dype.nodes.dype_node import METHODS, RAMPS, SCALINGS, DyPE  # noqa: E402
 from comfyui_dype.nodes.plan_node import DyPEPlan  # noqa: E402
@@ -83,19 +83,6 @@ def record(node: str, kind: str) -> None:
     COUNTS[node][kind] = COUNTS[node].get(kind, 0) + 1
 
 
-def run(node: type, call) -> tuple[str, object]:
-    try:
-        return "ran", call()
-    except ValueError as error:
-        assert raised_by_the_pack(error), f"{node.__name__}: an error from outside the pack: {error!r}"
-        return "refused at execution", error
-
-
-def unchanged() -> None:
-    assert FLUX.get_model_object("diffusion_model.pe_embedder") is EMBEDDER
-    assert FLUX.get_model_object("model_sampling") is SAMPLING and not FLUX.object_patches
-
-
 def sample(model, side: int) -> torch.Tensor:
     positive, negative = tiny_flux.conds(text=8, negative_text=8)
     latent = torch.zeros(1, 16, side // 8, side // 8)
@@ -115,11 +102,11 @@ def dype_sweep(inputs, side):
         assert errors and all(error.get("message") for error in errors), errors
         record("DyPE", "refused at validation")
         return
-    kind, out = run(DyPE, lambda: sample(DyPE.execute(FLUX, **converted).result[0], side))
+    kind, out = executed("DyPE", lambda: sample(DyPE.execute(FLUX, **converted).result[0], side))
     record("DyPE", kind)
     if kind == "ran":
         assert torch.isfinite(out).all()
-    unchanged()
+    assert_unchanged(FLUX, EMBEDDER, SAMPLING)
 
 
 PATCHED = {policy: DyPE.execute(FLUX, base_resolution=256, time_shift=policy).result[0] for policy in POLICIES}
@@ -135,7 +122,7 @@ def plan_sweep(inputs, policy, latent):
         record("DyPEPlan", "refused at validation")
         return
     extra = {} if latent is None else {"latent": {"samples": torch.zeros(1, 16, *latent)}}
-    kind, out = run(DyPEPlan, lambda: DyPEPlan.execute(PATCHED[policy], **converted, **extra).result)
+    kind, out = executed("DyPEPlan", lambda: DyPEPlan.execute(PATCHED[policy], **converted, **extra).result)
     record("DyPEPlan", kind)
     if kind == "ran":
         chart, table = out
