@@ -41,19 +41,22 @@ def dype(
 ) -> RotaryFrequencies:
     """The settings' frequencies of every axis at scales ``scales`` and diffusion time ``t``.
 
-    Axes with ``s = 1`` (non-spatial ones always) keep plain RoPE bitwise.
+    A video's time axis follows ``settings.for_time()`` (RIFLEx by default). Axes with ``s = 1``
+    (other non-spatial ones always) and a time axis set to ``off`` keep plain RoPE bitwise.
     """
     parts, gains = [], []
     for axis, (dim, scale) in enumerate(zip(layout.axes_dim, scales)):
-        if scale == 1.0:
+        chosen = settings.for_time() if axis == layout.time_axis else settings
+        if scale == 1.0 or chosen is None:
             omega, gain = plain_frequencies(dim, layout.theta, device), 1.0
         else:
             omega, gain = axis_frequencies(
-                settings.method, dim=dim, theta=layout.theta, scale=scale,
-                base_len=layout.base_len(axis), t=t if settings.dynamic else None,
-                lambda_s=settings.lambda_s, lambda_t=settings.lambda_t,
-                yarn_ramp=settings.yarn_ramp, device=device,
+                chosen.method, dim=dim, theta=layout.theta, scale=scale,
+                base_len=layout.base_len(axis), t=t if chosen.dynamic else None,
+                lambda_s=chosen.lambda_s, lambda_t=chosen.lambda_t,
+                yarn_ramp=chosen.yarn_ramp, device=device,
             )
+            gain = gain if chosen.attention_scale else 1.0
         parts.append(omega)
-        gains.append(gain if settings.attention_scale else 1.0)
+        gains.append(gain)
     return RotaryFrequencies(torch.cat(parts), tuple(gains))

@@ -18,9 +18,10 @@ class RotaryLayout:
     """A model's rotary geometry.
 
     ``axes_dim`` lists the rotary dims of each id axis in table order; ``row_axis`` and
-    ``col_axis`` name the spatial ones (``time_axis`` the time one, never scaled here).
+    ``col_axis`` name the spatial ones, ``time_axis`` the time one of a video model.
     ``base_grid`` is the ``(rows, cols)`` token grid of the training resolution; one token
-    covers ``latent_downscale * patch`` pixels per side.
+    covers ``latent_downscale * patch`` pixels per side. ``base_frames`` is the trained clip
+    length in latent frames (``None``: the time axis is never scaled).
     """
 
     name: str
@@ -32,6 +33,7 @@ class RotaryLayout:
     latent_downscale: int
     patch: int
     time_axis: int | None = None
+    base_frames: float | None = None
 
     def __post_init__(self) -> None:
         n = len(self.axes_dim)
@@ -42,6 +44,8 @@ class RotaryLayout:
             raise ValueError(f"{self.name}: row/col/time axes {roles} must be distinct axes of 0..{n - 1}")
         if min(self.base_grid) <= 0:
             raise ValueError(f"{self.name}: base grid must be positive, got {self.base_grid}")
+        if self.base_frames is not None and (self.time_axis is None or self.base_frames <= 0):
+            raise ValueError(f"{self.name}: base_frames needs a time axis and must be positive, got {self.base_frames}")
 
     @property
     def pairs(self) -> int:
@@ -60,7 +64,9 @@ class RotaryLayout:
         return self.latent_downscale * self.patch
 
     def base_len(self, axis: int) -> float:
-        """Base length ``L`` of a spatial axis, in tokens."""
+        """Base length ``L`` of an axis: the trained rows, columns (tokens) or clip (latent frames)."""
+        if axis == self.time_axis and self.base_frames is not None:
+            return self.base_frames
         return self.base_grid[0] if axis == self.row_axis else self.base_grid[1]
 
     def tokens(self, latent_size: int) -> int:
@@ -83,12 +89,13 @@ class RotaryLayout:
         side = pixels // token
         return replace(self, base_grid=(float(side), float(side)))
 
-    def axis_scales(self, rows: int, cols: int, scaling: str = "per_axis") -> tuple[float, ...]:
-        """Scale factor ``s`` of every axis for a ``rows x cols`` main-image grid.
+    def axis_scales(self, rows: int, cols: int, scaling: str = "per_axis", frames: int = 1) -> tuple[float, ...]:
+        """Scale factor ``s`` of every axis for a ``frames x rows x cols`` main-image grid.
 
         ``per_axis``: ``s = max(1, N / L)`` on each spatial axis (the authors' code);
         ``isotropic``: the larger of the two on both; ``area``: ``sqrt(N_h N_w / (L_h L_w))``
-        on both (Lumina-Next). Non-spatial axes are always 1.
+        on both (Lumina-Next). The time axis of a video layout gets ``s_t = max(1, T / T_train)``
+        (``base_frames``); every other axis is 1.
         """
         if scaling not in SCALINGS:
             raise ValueError(f"unknown scaling {scaling!r}; choose one of {', '.join(SCALINGS)}")
@@ -100,6 +107,8 @@ class RotaryLayout:
             s_rows = s_cols = max(1.0, math.sqrt(rows * cols / (self.base_grid[0] * self.base_grid[1])))
         scales = [1.0] * len(self.axes_dim)
         scales[self.row_axis], scales[self.col_axis] = s_rows, s_cols
+        if self.base_frames is not None:
+            scales[self.time_axis] = max(1.0, frames / self.base_frames)
         return tuple(scales)
 
 

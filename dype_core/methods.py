@@ -98,15 +98,51 @@ def _lumina(
     return omega * scale ** (-2.0 * pairs / (2 * omega.numel())), 1.0
 
 
+def intrinsic_index(omega: torch.Tensor, base_len: float) -> int | None:
+    """RIFLEx's intrinsic component: the pair that made less than one turn over the trained length ``L``
+    and whose period ``N_j = 2 pi / w_j`` is the closest to it, ``argmin_{N_j >= L} |N_j - L|`` (Zhao et
+    al. 2025, Eq. 4 and 7, with the first repetition frame ``N`` just past ``L``); ``None`` when every
+    pair turned fully.
+
+    Faster pairs completed whole turns in training, so extending the video only repeats phases they
+    have seen; this one is the first whose turn completes inside a longer video, which makes it loop
+    back to its start. (It gives the official code's k = 4 for HunyuanVideo and 2 for CogVideoX.)
+    """
+    periods = 2.0 * math.pi / omega
+    slow = (periods >= base_len).nonzero().flatten()
+    return None if slow.numel() == 0 else int(slow[0])
+
+
+def _riflex(
+    omega: torch.Tensor, *, scale: float, base_len: float, t: float | None, lambda_t: float, **_: object
+) -> tuple[torch.Tensor, float]:
+    """RIFLEx (Zhao et al. 2025, Eq. 8): lower only the intrinsic pair ``k`` to ``w'_k = 2 pi / (L s)``,
+    so that its period covers the new length ``L s``; a pair whose period already covers it is kept.
+    Every other pair keeps its plain frequency. With the DyPE schedule (``t`` given), the change follows
+    ``k_y(t) = t ** lambda_t`` geometrically, ``w_k (w'_k / w_k) ** k_y``: full at the noisiest step,
+    plain RoPE at the last.
+    """
+    index = intrinsic_index(omega, base_len)
+    if index is None:
+        return omega, 1.0
+    target = min(float(omega[index]), 2.0 * math.pi / (base_len * scale))
+    weight = 1.0 if t is None else kappa(t, 1.0, lambda_t)
+    new = omega.clone()
+    new[index] = float(omega[index]) * (target / float(omega[index])) ** weight
+    return new, 1.0
+
+
 FrequencyMethod = Callable[..., tuple[torch.Tensor, float]]
 
-#: Every method by name. ``lumina`` is a comparison baseline, not a DyPE method.
+#: Every method by name. ``lumina`` is a comparison baseline, not a DyPE method; ``riflex`` is for a time
+#: axis (one pair changes), a comparison method there.
 METHODS: dict[str, FrequencyMethod] = {
     "none": _none,
     "pi": _pi,
     "ntk": _ntk,
     "yarn": _yarn,
     "lumina": _lumina,
+    "riflex": _riflex,
 }
 
 

@@ -72,13 +72,15 @@ class AxisStep:
 
 @dataclass(frozen=True)
 class Step:
-    """One model call: its sigma, diffusion time ``t``, ``k(t)`` and every spatial axis."""
+    """One model call: its sigma, diffusion time ``t``, ``k(t)``, every spatial axis and, for a video
+    model, its time axis (``None`` otherwise)."""
 
     index: int
     sigma: float
     t: float
     kappa: float
     axes: tuple[AxisStep, ...]
+    time: AxisStep | None = None
 
 
 @dataclass(frozen=True)
@@ -92,11 +94,22 @@ class Plan:
     grid: tuple[int, int]
     scales: tuple[float, float]
     steps: tuple[Step, ...]
+    frames: int = 1
+    time_scale: float = 1.0
 
     @property
     def active(self) -> bool:
-        """Whether any axis is above the base grid (and a method is chosen)."""
-        return self.settings.method != "none" and max(self.scales) > 1.0
+        """Whether any axis is above its base (and a method is chosen)."""
+        return self.settings.method != "none" and max(*self.scales, self.time_scale) > 1.0
+
+    def time_axis(self) -> str:
+        """``T frames (trained T0): time x s, method`` for a video model; empty for an image model."""
+        if self.layout.base_frames is None:
+            return ""
+        head = f"{self.frames} latent frames (trained {self.layout.base_frames:g})"
+        if self.time_scale <= 1.0 or self.settings.for_time() is None:
+            return f"{head}: time untouched"
+        return f"{head}: time x{self.time_scale:.3g}, {self.settings.time_label}"
 
     @property
     def degenerate(self) -> bool:
@@ -117,9 +130,10 @@ class Plan:
 
     def summary(self) -> str:
         """One line: size, grid, scale per axis, method, and whether DyPE acts."""
+        video = f", {self.time_axis()}" if self.time_axis() else ""
         head = (
-            f"{self.layout.name} {self.size()}, scale width {self.scales[1]:.3g} height {self.scales[0]:.3g}, "
-            f"{self.settings.label}"
+            f"{self.layout.name} {self.size()}, scale width {self.scales[1]:.3g} height {self.scales[0]:.3g}"
+            f"{video}, {self.settings.label}"
         )
         if self.settings.method == "none":
             return f"{head}: inactive (method off)"
@@ -141,17 +155,31 @@ class Plan:
         """The per-step table as fixed-width text."""
         names = [a.name for a in self.steps[0].axes] if self.steps else []
         header = f"{'step':>4} {'sigma':>7} {'t':>6} {'k(t)':>6}"
+        if self.steps and self.steps[0].time is not None:
+            names.append("time")
         for name in names:
             header += f" | {name + ': keep/blend/interp/extrap':<31} {'wavelengths (tokens)':<20}"
         lines = [self.summary(), header]
         for step in self.steps:
             line = f"{step.index:>4} {step.sigma:>7.4f} {step.t:>6.4f} {step.kappa:>6.4f}"
-            for axis in step.axes:
+            for axis in (*step.axes, *(() if step.time is None else (step.time,))):
                 bands = "/".join(str(n) for n in axis.bands().values())
                 lo, hi = axis.wavelengths
                 line += f" | {bands:<31} {lo:.3g} .. {hi:<12.4g}"
             lines.append(line)
         return "\n".join(lines)
+
+
+def _axis_step(layout: RotaryLayout, freqs: frequencies.RotaryFrequencies, plain: torch.Tensor,
+               scales: tuple[float, ...], axis: int, name: str, tokens: int) -> AxisStep:
+    """One axis of one step: its frequencies against plain RoPE."""
+    first, end = layout.pair_slices[axis]
+    omega = freqs.omega[first:end]
+    return AxisStep(
+        name=name, tokens=tokens, base_len=layout.base_len(axis), scale=scales[axis],
+        attention_scale=freqs.gains[axis], omega=tuple(omega.tolist()),
+        ratio=tuple((omega / plain[first:end]).tolist()),
+    )
 
 
 def plan(
@@ -161,8 +189,10 @@ def plan(
     sigmas: Sequence[float] | torch.Tensor,
     settings: DyPESettings | None = None,
     time: Callable[[float], float] = sigma_to_t,
+    frames: int = 1,
 ) -> Plan:
-    """The plan for a ``width x height`` image sampled with ``sigmas`` (ending with the last one).
+    """The plan for a ``width x height`` image (``frames`` latent frames of a video) sampled with
+    ``sigmas`` (ending with the last one).
 
     One step per model call at ``sigmas[:-1]``, as the host's samplers do; ``time`` maps a
     sigma to diffusion time (``sigma_to_t`` for flow models with ``sigma_max = 1``).
@@ -178,31 +208,20 @@ def plan(
     rows, cols = layout.grid_for_pixels(width, height)
     if rows < 1 or cols < 1:
         raise ValueError(f"{width}x{height}px is smaller than one {layout.name} token ({layout.px_per_token}px)")
-    scales = layout.axis_scales(rows, cols, settings.scaling)
-    spatial = ((layout.row_axis, "rows"), (layout.col_axis, "cols"))
+    scales = layout.axis_scales(rows, cols, settings.scaling, frames)
     plain = frequencies.plain(layout).omega
     steps = []
     for index, sigma in enumerate(values[:-1]):
         t = time(sigma)
         active = settings.method != "none"
         freqs = frequencies.dype(layout, settings, scales if active else (1.0,) * len(scales), t)
-        axes = []
-        for axis, name in spatial:
-            first, end = layout.pair_slices[axis]
-            omega = freqs.omega[first:end]
-            axes.append(
-                AxisStep(
-                    name=name,
-                    tokens=rows if axis == layout.row_axis else cols,
-                    base_len=layout.base_len(axis),
-                    scale=scales[axis],
-                    attention_scale=freqs.gains[axis],
-                    omega=tuple(omega.tolist()),
-                    ratio=tuple((omega / plain[first:end]).tolist()),
-                )
-            )
-        steps.append(Step(index=index, sigma=sigma, t=t, kappa=settings.kappa(t), axes=tuple(axes)))
+        at = (layout, freqs, plain, scales)
+        axes = (_axis_step(*at, layout.row_axis, "rows", rows), _axis_step(*at, layout.col_axis, "cols", cols))
+        video = _axis_step(*at, layout.time_axis, "time", frames) if layout.base_frames is not None else None
+        steps.append(Step(index=index, sigma=sigma, t=t, kappa=settings.kappa(t), axes=axes, time=video))
+    time_scale = scales[layout.time_axis] if layout.base_frames is not None else 1.0
     return Plan(
         layout=layout, settings=settings, width=width, height=height, grid=(rows, cols),
-        scales=(scales[layout.row_axis], scales[layout.col_axis]), steps=tuple(steps),
+        scales=(scales[layout.row_axis], scales[layout.col_axis]), steps=tuple(steps), frames=frames,
+        time_scale=time_scale,
     )

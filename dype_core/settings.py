@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .layout import SCALINGS
 from .methods import METHODS
 from .schedule import kappa
 from .yarn import RAMPS
+
+#: How a video's time axis is extrapolated: RIFLEx (static or on the DyPE schedule), the spatial
+#: method, or not at all.
+TIME_METHODS = ("riflex", "dy-riflex", "follow", "off")
 
 
 @dataclass(frozen=True)
@@ -17,7 +21,9 @@ class DyPESettings:
 
     ``method`` is one of ``METHODS``; ``dynamic`` selects its DyPE form (frequencies follow
     ``k(t)``) over the static one. ``attention_scale`` applies YaRN's ``0.1 ln s + 1`` to the
-    scaled axes (YaRN only; constant in time).
+    scaled axes (YaRN only; constant in time). ``time`` is how a video's time axis is extrapolated
+    above its trained length: ``"riflex"`` (RIFLEx, static), ``"dy-riflex"`` (RIFLEx on the DyPE
+    schedule), ``"follow"`` (the spatial method and its schedule) or ``"off"``.
     """
 
     method: str = "yarn"
@@ -27,6 +33,7 @@ class DyPESettings:
     yarn_ramp: str = "official"
     scaling: str = "per_axis"
     attention_scale: bool = True
+    time: str = "riflex"
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -39,6 +46,8 @@ class DyPESettings:
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if self.time not in TIME_METHODS:
+            raise ValueError(f"unknown time {self.time!r}; choose one of {', '.join(TIME_METHODS)}")
         if self.method == "lumina" and not self.dynamic:
             raise ValueError("method 'lumina' is time-aware and has no static form: set dynamic=True")
 
@@ -53,6 +62,19 @@ class DyPESettings:
             return 1.0
         yarn_k_y = self.method == "yarn" and self.yarn_ramp != "legacy"
         return kappa(t, 1.0 if yarn_k_y else self.lambda_s, self.lambda_t)
+
+    def for_time(self) -> DyPESettings | None:
+        """The settings of the time axis (``None``: keep it plain)."""
+        if self.time == "off" or self.method == "none":
+            return None
+        if self.time == "follow":
+            return self
+        return replace(self, method="riflex", dynamic=self.time == "dy-riflex", attention_scale=False)
+
+    @property
+    def time_label(self) -> str:
+        """The time axis's method in words: ``RIFLEx``, ``Dy-RIFLEx``, the spatial label or ``off``."""
+        return {"riflex": "RIFLEx", "dy-riflex": "Dy-RIFLEx", "off": "off"}.get(self.time, self.label)
 
     @property
     def label(self) -> str:

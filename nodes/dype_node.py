@@ -24,6 +24,8 @@ METHODS = {
 }
 RAMPS = ("official", "paper", "legacy")
 SCALINGS = {"per-axis": "per_axis", "isotropic": "isotropic"}
+#: The time-axis menu (video models above their trained clip length): label -> ``DyPESettings.time``.
+TIME_AXIS = {"RIFLEx": "riflex", "Dy-RIFLEx": "dy-riflex", "follow method": "follow", "off": "off"}
 #: Input ranges, one source for the schema (which ComfyUI enforces for the UI and the API alike) and
 #: for direct Python callers of ``execute``.
 LAMBDA_MAX, MU_MAX, BASE_RESOLUTION_MAX = 10.0, 20.0, 16384
@@ -51,19 +53,22 @@ def _in_range(name: str, value: float, high: float) -> None:
 
 
 def settings_from_inputs(
-    method: str, lambda_s: float, lambda_t: float, yarn_ramp: str, scaling: str, attention_scale: bool
+    method: str, lambda_s: float, lambda_t: float, yarn_ramp: str, scaling: str, attention_scale: bool,
+    time_axis: str = "RIFLEx",
 ) -> DyPESettings:
     """The node's widget values as ``DyPESettings``; ``ValueError`` says what is allowed."""
     if method not in METHODS:
         raise ValueError(f"method {method!r} is not one of: {', '.join(METHODS)}")
     if scaling not in SCALINGS:
         raise ValueError(f"scaling {scaling!r} is not one of: {', '.join(SCALINGS)}")
+    if time_axis not in TIME_AXIS:
+        raise ValueError(f"time_axis {time_axis!r} is not one of: {', '.join(TIME_AXIS)}")
     _in_range("lambda_s", lambda_s, LAMBDA_MAX)
     _in_range("lambda_t", lambda_t, LAMBDA_MAX)
     name, dynamic = METHODS[method]
     return DyPESettings(
         method=name, dynamic=dynamic, lambda_s=lambda_s, lambda_t=lambda_t, yarn_ramp=yarn_ramp,
-        scaling=SCALINGS[scaling], attention_scale=attention_scale,
+        scaling=SCALINGS[scaling], attention_scale=attention_scale, time=TIME_AXIS[time_axis],
     )
 
 
@@ -155,6 +160,15 @@ class DyPE(io.ComfyNode):
                     tooltip="The mu of time_shift 'custom'. Higher spends more steps at high noise (layout), "
                     "lower more at low noise (detail).",
                 ),
+                io.Combo.Input(
+                    "time_axis", options=list(TIME_AXIS), default="RIFLEx",
+                    tooltip="Video models (Wan, HunyuanVideo) above their trained clip length (Wan 81 frames, "
+                    "HunyuanVideo 129): how the time axis is extended, so the clip neither loops back to its "
+                    "start nor freezes. RIFLEx (default): lowers only the one time frequency that would "
+                    "complete a turn inside the longer clip (Zhao et al. 2025). Dy-RIFLEx: the same, relaxing "
+                    "to plain positions as noise falls. follow method: the spatial method on time too. off: "
+                    "plain time positions. Images and clips up to the trained length are never touched.",
+                ),
             ],
             outputs=[io.Model.Output(tooltip="The model patched with DyPE; the input model is unchanged.")],
             hidden=[io.Hidden.unique_id],
@@ -164,9 +178,9 @@ class DyPE(io.ComfyNode):
     def execute(
         cls, model: Any, method: str = "Dy-YaRN", lambda_s: float = 2.0, lambda_t: float = 2.0,
         yarn_ramp: str = "official", base_resolution: int = 0, scaling: str = "per-axis",
-        attention_scale: bool = True, time_shift: str = "model", mu: float = 1.15,
+        attention_scale: bool = True, time_shift: str = "model", mu: float = 1.15, time_axis: str = "RIFLEx",
     ) -> io.NodeOutput:
-        settings = settings_from_inputs(method, lambda_s, lambda_t, yarn_ramp, scaling, attention_scale)
+        settings = settings_from_inputs(method, lambda_s, lambda_t, yarn_ramp, scaling, attention_scale, time_axis)
         check_shift(time_shift, mu, base_resolution)
         node_id = cls.hidden.unique_id if cls.hidden is not None else None
         return io.NodeOutput(apply_dype(

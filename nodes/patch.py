@@ -81,10 +81,10 @@ class Patch:
         return latent.shape[-1] * self.layout.latent_downscale, latent.shape[-2] * self.layout.latent_downscale
 
     def run_plan(
-        self, size: tuple[int, int], sigmas: torch.Tensor, sampling: Any
+        self, size: tuple[int, int], sigmas: torch.Tensor, sampling: Any, frames: int = 1
     ) -> tuple[torch.Tensor, Plan, float | None]:
         """The run's sigmas (re-shifted for ``linear``), its plan and its ``mu``, for an image of
-        ``size = (width, height)`` px sampled with ``sampling``.
+        ``size = (width, height)`` px (``frames`` latent frames of a video) sampled with ``sampling``.
 
         A policy that sets the shift needs a shifted flow schedule: checked here too, against
         the sampling the run actually uses (a sampling node after DyPE may have replaced it).
@@ -97,12 +97,12 @@ class Patch:
         if self.time_shift == "linear":
             sigmas = time_shift.reshift(sigmas, time_shift.sampling_mu(sampling), mu)
         schedule = sigmas.detach().float().cpu()
-        return sigmas, plan(self.layout, width, height, schedule, self.settings, self.family.time), mu
+        return sigmas, plan(self.layout, width, height, schedule, self.settings, self.family.time, frames), mu
 
     def step(self, call: Call, sigmas: Any, locate: Callable[[Call], Locator], exact_ids: bool) -> Step | None:
         """The ``Step`` of ``call`` at ``sigmas``, its image tokens found by ``locate``; ``None`` (and
         nothing located) at or below the base size."""
-        scales = self.scales(call.grid)
+        scales = self.scales(call.frames, call.grid)
         if max(scales) == 1.0:
             return None
         if sigmas is None:
@@ -122,11 +122,12 @@ class Patch:
             exact_ids=exact_ids,
         )
 
-    def scales(self, grid: tuple[int, int]) -> tuple[float, ...]:
-        """Per-axis scales; all 1 (DyPE inactive) when the method is off."""
+    def scales(self, frames: int, grid: tuple[int, int]) -> tuple[float, ...]:
+        """Per-axis scales of the main image's ``frames x rows x cols`` tokens; all 1 (DyPE inactive) when
+        the method is off. Only a video family's own frames count on its time axis."""
         if self.settings.method == "none":
             return (1.0,) * len(self.layout.axes_dim)
-        return self.layout.axis_scales(*grid, self.settings.scaling)
+        return self.layout.axis_scales(*grid, self.settings.scaling, frames)
 
 
 def _within(context: Any, step: Step | None, call: Any, *args: Any, **kwargs: Any) -> Any:
@@ -209,7 +210,7 @@ class OuterSampleWrapper:
         patch_run_controls(guider.conds)
         sampling = guider.model_patcher.get_model_object("model_sampling")
         if sigmas.numel() >= 2:
-            sigmas, run, mu = patch.run_plan(patch.pixels(noise), sigmas, sampling)
+            sigmas, run, mu = patch.run_plan(patch.pixels(noise), sigmas, sampling, patch.geometry(noise)[0])
             report(run, patch.node_id, mu, patch.time_shift)
         token = RUN.set(Run(cache=TableCache()))
         try:

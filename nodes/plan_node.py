@@ -70,6 +70,7 @@ class DyPEPlan(io.ComfyNode):
     ) -> io.NodeOutput:
         patch = patch_of(model)
         size = _size(patch, latent, width, height)
+        frames = patch.geometry(latent["samples"])[0] if latent is not None else 1
         sampling = model.get_model_object("model_sampling")
         if sigmas is None:
             if scheduler not in SCHEDULER_NAMES:
@@ -79,7 +80,7 @@ class DyPEPlan(io.ComfyNode):
             raise ValueError(
                 f"DyPE Plan: the sigmas hold {sigmas.numel()} value(s); a schedule needs at least two (steps + 1)"
             )
-        _, result, mu = patch.run_plan(size, sigmas.flatten(), sampling)
+        _, result, mu = patch.run_plan(size, sigmas.flatten(), sampling, frames)
         table = f"time shift: {describe(mu, patch.time_shift)}\n{result.table()}"
         chart = torch.from_numpy(render_rgb(result)).float().div(255.0).unsqueeze(0)
         return io.NodeOutput(chart, table)

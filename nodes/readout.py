@@ -40,6 +40,11 @@ def readout(plan: Plan, node_id: str | None, mu: float | None, time_shift: str) 
         "kappa": [round(s.kappa, 4) for s in plan.steps],
         "pairs": len(plan.steps[0].axes[0].ratio) if plan.steps else 0,
         "changed": changed,
+        "frames": plan.frames,
+        "base_frames": plan.layout.base_frames,
+        "time_scale": round(plan.time_scale, 4),
+        "time_method": plan.settings.time_label,
+        "time_changed": [s.time.changed for s in plan.steps if s.time is not None],
     }
 
 

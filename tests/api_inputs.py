@@ -47,7 +47,7 @@ def menu(options) -> st.SearchStrategy:
     return _mostly(st.sampled_from(list(options)), st.one_of(st.text(max_size=12), st.integers(), ODD))
 
 
-def dype_inputs(methods, ramps, scalings, policies) -> st.SearchStrategy:
+def dype_inputs(methods, ramps, scalings, policies, time_axes=("RIFLEx",)) -> st.SearchStrategy:
     """Widget inputs of the DyPE node (each may be left out: the frontend then sends the default)."""
     return st.fixed_dictionaries({}, optional={
         "method": menu(methods),
@@ -59,6 +59,7 @@ def dype_inputs(methods, ramps, scalings, policies) -> st.SearchStrategy:
         "attention_scale": _mostly(st.booleans(), st.one_of(ODD, st.integers())),
         "time_shift": menu(policies),
         "mu": number(0.0, 20.0),
+        "time_axis": menu(time_axes),
     })
 
 

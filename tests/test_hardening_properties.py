@@ -17,7 +17,7 @@ from api_inputs import SIDES, assert_unchanged, dype_inputs, executed, plan_inpu
 from comfy.model_base import build_flux_patcher
 from comfy.samplers import SCHEDULER_NAMES
 from comfy_api.latest._standin import NodeValidationError, run_node
-from comfyui_dype.nodes.dype_node import METHODS, RAMPS, SCALINGS, DyPE
+from comfyui_dype.nodes.dype_node import METHODS, RAMPS, SCALINGS, TIME_AXIS, DyPE
 from comfyui_dype.nodes.plan_node import DyPEPlan
 from comfyui_dype.nodes.time_shift import POLICIES
 from hypothesis import HealthCheck, given, settings
@@ -43,8 +43,8 @@ def outcome(node: type, run) -> tuple[str, object]:
 
 
 @SWEEP
-@given(inputs=dype_inputs(METHODS, RAMPS, SCALINGS, POLICIES), again=st.none() | dype_inputs(
-    METHODS, RAMPS, SCALINGS, POLICIES), side=SIDES)
+@given(inputs=dype_inputs(METHODS, RAMPS, SCALINGS, POLICIES, TIME_AXIS), again=st.none() | dype_inputs(
+    METHODS, RAMPS, SCALINGS, POLICIES, TIME_AXIS), side=SIDES)
 def test_every_dype_input_is_refused_clearly_or_samples_finite(inputs, again, side):
     def run():
         patched = run_node(DyPE, model=FLUX, **dict(inputs))[0]

@@ -63,7 +63,7 @@ def test_schema_every_input_has_a_default_and_a_tooltip():
     types = input_types(DyPE)
     assert list(types["required"]) == [
         "model", "method", "lambda_s", "lambda_t", "yarn_ramp", "base_resolution", "scaling",
-        "attention_scale", "time_shift", "mu",
+        "attention_scale", "time_shift", "mu", "time_axis",
     ]
     for name, (_, options) in list(types["required"].items())[1:]:
         assert "default" in options and len(options.get("tooltip", "")) > 40, name

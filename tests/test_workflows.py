@@ -354,10 +354,10 @@ def test_dype_widget_values_are_valid_options(workflow):
     module, spec = dype_module(), dype_spec()
     names = [name for name, _, _ in widget_slots(spec["input_order"], spec["inputs"])]
     assert names == ["method", "lambda_s", "lambda_t", "yarn_ramp", "base_resolution", "scaling",
-                     "attention_scale", "time_shift", "mu"]
+                     "attention_scale", "time_shift", "mu", "time_axis"]
     for node in of_type(workflow, "DyPE"):
         values = node["widgets_values"]
-        assert len(values) == 9, f"DyPE {node['id']}: {len(values)} widget values"
+        assert len(values) == 10, f"DyPE {node['id']}: {len(values)} widget values"
         settings = dict(zip(names, values))
         assert settings["method"] in module.METHODS
         assert settings["yarn_ramp"] in module.RAMPS
@@ -368,7 +368,7 @@ def test_dype_widget_values_are_valid_options(workflow):
         assert all(is_number(settings[k]) for k in ("lambda_s", "lambda_t", "mu"))
         assert check_node_against_spec(workflow, node, spec) == []
         module.settings_from_inputs(**{k: settings[k] for k in ("method", "lambda_s", "lambda_t", "yarn_ramp",
-                                                               "scaling", "attention_scale")})
+                                                               "scaling", "attention_scale", "time_axis")})
         module.check_shift(settings["time_shift"], settings["mu"], settings["base_resolution"])
 
 

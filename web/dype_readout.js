@@ -5,7 +5,8 @@
 //
 // The server sends one "dype.readout" message per sampling run (nodes/readout.py):
 // { node, model, width, height, grid: [rows, cols], base: [rows, cols], scales: [rows, cols],
-//   method, active, degenerate, mu, time_shift, summary, t: [...], kappa: [...], pairs, changed: [[rows], [cols]] }
+//   method, active, degenerate, mu, time_shift, summary, t: [...], kappa: [...], pairs, changed: [[rows], [cols]],
+//   frames, base_frames (null for image models), time_scale, time_method, time_changed: [...] }
 // Sizes are shown width x height everywhere: pixels, tokens, base and scales.
 
 /** The schema id of the DyPE node (node.comfyClass / node.type in the page). */
@@ -18,6 +19,7 @@ export const PROPERTY = "dype_readout";
 const FIELDS = [
   "node", "model", "width", "height", "grid", "base", "scales", "method", "active", "degenerate",
   "mu", "time_shift", "summary", "t", "kappa", "pairs", "changed",
+  "frames", "base_frames", "time_scale", "time_method", "time_changed",
 ];
 
 /** Colours of the chart's series, in drawing order (exported for the tests). */
@@ -60,6 +62,11 @@ export function formatReadout(detail) {
   const ratio = isNum(gr) && isNum(gc) && isNum(br) && isNum(bc) && br * bc > 0 ? (gr * gc) / (br * bc) : NaN;
   lines.push(`tokens ${fmt(gc)}x${fmt(gr)} vs base ${base}: ${fmt(ratio)}x`);
   lines.push(`scale width ${fmt(cols)} · height ${fmt(rows)}`);
+  if (isNum(d.base_frames)) {
+    const scaled = isNum(d.time_scale) && d.time_scale > 1 && d.time_method !== "off";
+    lines.push(`time ${fmt(d.frames)} frames vs trained ${fmt(d.base_frames)}: `
+      + (scaled ? `x${fmt(d.time_scale)} ${d.time_method ?? "?"}` : "untouched"));
+  }
   const kappa = Array.isArray(d.kappa) ? d.kappa : [];
   const steps = kappa.length ? ` · ${kappa.length} steps, k(t) ${fmt(kappa[0])} → ${fmt(kappa.at(-1))}` : "";
   lines.push(`method ${method}${steps}`);

@@ -8,7 +8,9 @@ HunyuanImage 2.1: 2-D patch, axes 64/64, 32 px per token (VAE /32), native 2048 
 Refiner: 3-D patch at 16 px per token on the same 2K output (its VAE downscales 16, though
 ComfyUI's latent format for it keeps the default ratio 8), shift 4. HunyuanVideo 1.0 / 1.5:
 720p (1280 x 720, HunyuanVideo README), trained in both orientations, so each spatial axis
-saw 1280 px; shift 7. Time is never scaled.
+saw 1280 px; shift 7. Time: clips of 129 frames, 33 latent frames (HunyuanVideo README, ``--video-length
+129``; VAE /4 in time); above that the time axis is extrapolated. HunyuanVideo 1.5's README uses 121
+frames (31 latent frames); the family keeps 33 for both.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ FAMILIES = (
     ),
     Family(
         name="HunyuanVideo", members="1.0 (T2V, I2V), 1.5 (spatial axes)",
-        layout=RotaryLayout(name="HunyuanVideo", base_grid=(80.0, 80.0), **VIDEO_AXES),
+        layout=RotaryLayout(name="HunyuanVideo", base_grid=(80.0, 80.0), base_frames=33.0, **VIDEO_AXES),
         native=(1280, 1280), base_mu=math.log(7.0), variant=_video, **_COMMON,
     ),
 )

@@ -9,7 +9,9 @@ keep the host's table. Sampling: discrete flow, shift 8. Trained at 832 x 480 an
 in both orientations (Wan-AI/Wan2.1 and Wan2.2 READMEs: sizes 1280*720, 720*1280, 832*480,
 480*832), so each spatial axis saw 1280 px: 80 tokens of 16 px. Wan 2.2 TI2V-5B
 (VAE /16, 32 px per token) supports 1280 x 704 and 704 x 1280: 40 tokens. Wan 2.1 1.3B was
-trained at 480p only: 832 px, 52 tokens. Time is never scaled.
+trained at 480p only: 832 px, 52 tokens. Time: clips of 81 frames, 21 latent frames (Wan 2.1 and
+2.2 A14B READMEs, ``--frame_num 81``; VAE /4 in time), and 121 frames, 31 latent frames, for Wan 2.2
+TI2V-5B (its README); above that the time axis is extrapolated (``DyPESettings.time``).
 Kandinsky 5 Image Lite: ``rope_embedder_3d`` (32/48/48) on ids ``(0, r, c)`` in the model
 dtype; the text embedder is separate. Native "1K" (1024 x 1024, 1280 x 768; kandinskylab
 Kandinsky-5.0-T2I-Lite model card, arXiv 2511.14993). Shift 3. Its video models divide
@@ -71,17 +73,19 @@ _WAN = dict(classes=WAN_CLASSES, embedder="diffusion_model.rope_embedder", image
 FAMILIES = (
     Family(
         name="Wan", members="Wan 2.1 14B, Wan 2.2 A14B (+VACE, Camera, HuMo, S2V, Animate, Animate 2)",
-        layout=RotaryLayout(name="Wan", base_grid=(80.0, 80.0), latent_downscale=8, **WAN_AXES),
+        layout=RotaryLayout(name="Wan", base_grid=(80.0, 80.0), latent_downscale=8, base_frames=21.0, **WAN_AXES),
         native=(1280, 1280), variant=_wan_14b, **_WAN,
     ),
     Family(
         name="Wan 2.1 1.3B", members="Wan 2.1 T2V 1.3B",
-        layout=RotaryLayout(name="Wan 2.1 1.3B", base_grid=(52.0, 52.0), latent_downscale=8, **WAN_AXES),
+        layout=RotaryLayout(name="Wan 2.1 1.3B", base_grid=(52.0, 52.0), latent_downscale=8, base_frames=21.0,
+                            **WAN_AXES),
         native=(832, 832), variant=_wan_1_3b, **_WAN,
     ),
     Family(
         name="Wan 2.2 5B", members="Wan 2.2 TI2V 5B",
-        layout=RotaryLayout(name="Wan 2.2 5B", base_grid=(40.0, 40.0), latent_downscale=16, **WAN_AXES),
+        layout=RotaryLayout(name="Wan 2.2 5B", base_grid=(40.0, 40.0), latent_downscale=16, base_frames=31.0,
+                            **WAN_AXES),
         native=(1280, 1280), variant=_wan_5b, **_WAN,
     ),
     Family(

@@ -57,6 +57,14 @@ describe("formatReadout", () => {
     assert.match(lines[1], /^tokens 256x64 vs base 64x64: 4x$/);
   });
 
+  it("shows a video's time axis against its trained length, and no time line for images", () => {
+    const video = { ...ACTIVE, frames: 41, base_frames: 21, time_scale: 1.9524, time_method: "RIFLEx" };
+    assert.ok(formatReadout(video).lines.includes("time 41 frames vs trained 21: x1.95 RIFLEx"));
+    const short = { ...video, frames: 21, time_scale: 1 };
+    assert.ok(formatReadout(short).lines.includes("time 21 frames vs trained 21: untouched"));
+    assert.ok(formatReadout({ ...ACTIVE, base_frames: null }).lines.every((line) => !line.startsWith("time ")));
+  });
+
   it("says when the schedule is degenerate", () => {
     assert.ok(formatReadout({ ...ACTIVE, degenerate: true }).lines.at(-1).startsWith("degenerate schedule"));
     assert.ok(formatReadout(ACTIVE).lines.every((line) => !line.includes("degenerate")));

@@ -28,7 +28,7 @@ import tiny_flux  # noqa: E402
 import torch  # noqa: E402
 from api_inputs import SIDES, assert_unchanged, dype_inputs, executed, plan_inputs  # noqa: E402
 from comfy.samplers import SCHEDULER_NAMES  # noqa: E402
-from comfyui_dype.nodes.dype_node import METHODS, RAMPS, SCALINGS, DyPE  # noqa: E402
+from comfyui_dype.nodes.dype_node import METHODS, RAMPS, SCALINGS, TIME_AXIS, DyPE  # noqa: E402
 from comfyui_dype.nodes.plan_node import DyPEPlan  # noqa: E402
 from comfyui_dype.nodes.time_shift import POLICIES  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -95,7 +95,7 @@ SWEEP = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, databas
 
 
 @SWEEP
-@given(inputs=dype_inputs(METHODS, RAMPS, SCALINGS, POLICIES), side=SIDES)
+@given(inputs=dype_inputs(METHODS, RAMPS, SCALINGS, POLICIES, TIME_AXIS), side=SIDES)
 def dype_sweep(inputs, side):
     ok, errors, converted = validate("DyPE", defaults(DyPE) | dict(inputs))
     if not ok:
