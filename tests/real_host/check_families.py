@@ -32,6 +32,7 @@ import json
 import sys
 import time
 import traceback
+from dataclasses import replace
 
 import host
 
@@ -323,6 +324,41 @@ def check_family(case: Case) -> str:
     return f"detected {family}; {summary}"
 
 
+def check_clip(case: Case) -> str:
+    """The time axis at the spatial base (so that only time can scale): at the family's trained clip length
+    the samples are bitwise the unpatched model's; on a longer clip, in every main-video embedder call only
+    the time pairs differ from the host's table (RIFLEx: one pair), every other token and pair is the host's,
+    and the samples are finite and changed."""
+    trained, longer = case.clip
+    base = case.model_patcher()
+    original = base.get_model_object(case.embedder)
+    short = replace(case, frames=trained)
+    require(torch.equal(sample(dype(base, short), short, BASE, steps=2), sample(base, short, BASE, steps=2)),
+            f"(t1) at the trained {trained} latent frames DyPE changed the samples")
+    long = replace(case, frames=longer)
+    patched = dype(base, long)
+    recording = Recording(patched, case.embedder)
+    out = sample(patched, long, BASE, steps=2)
+    require(bool(torch.isfinite(out).all()), "(t2) the longer clip's samples are not finite")
+    require(not torch.equal(out, sample(base, long, BASE, steps=2)), "(t2) DyPE left the longer clip unchanged")
+    time_pairs = torch.zeros(sum(case.axes) // 2, dtype=torch.bool)
+    time_pairs[: case.axes[0] // 2] = True  # the time axis comes first (t, r, c)
+    changed = set()
+    for step, calls in enumerate(recording.forwards):
+        inputs, kwargs, table = calls[case.image_call]
+        host_table = original(*inputs, **kwargs)
+        rows = long.image_rows(case.image_call, table.shape[case.token_dim], BASE)
+        image, host_image = (t.narrow(case.token_dim, rows.start, rows.stop - rows.start) for t in (table, host_table))
+        before = (t.narrow(case.token_dim, 0, rows.start) for t in (table, host_table))
+        require(torch.equal(*before), f"(t2) step {step}: tokens before the video differ from the host's")
+        differs = ~(image == host_image).reshape(*image.shape[:-2], -1).all(-1)
+        pairs = differs.reshape(-1, differs.shape[-1]).any(0)
+        require(not bool(pairs[~time_pairs].any()), f"(t2) step {step}: row or column pairs changed")
+        changed |= set(pairs.nonzero().flatten().tolist())
+    require(len(changed) == 1, f"(t2) RIFLEx should change exactly one time pair, changed {sorted(changed)}")
+    return f"{trained} frames bitwise; {longer} frames: time pair {changed.pop()} lowered, rows and columns the host's"
+
+
 def check_refusal(case: Case) -> str:
     model = case.model_patcher()
     try:
@@ -351,7 +387,10 @@ def run(case: Case) -> tuple[str, str]:
         return "SKIP", f"ComfyUI {host.comfyui_version()} has no comfy.supported_models.{case.config}"
     start = time.perf_counter()
     try:
-        detail = check_refusal(case) if case.family is None else check_family(case)
+        if case.family is None:
+            detail = check_refusal(case)
+        else:
+            detail = check_clip(case) if case.clip else check_family(case)
     except CheckFailed as failure:
         return "FAIL", str(failure)
     except Exception as error:  # a crash fails this case; the others still run

@@ -46,7 +46,8 @@ class Case:
     drawn with standard deviation ``scale``; ``refused_class`` is the class a refusal must name;
     ``attn1_pe``: the host passes the table to ``attn1_patch`` as ``pe=`` (checked to be DyPE's);
     ``double_block``: the host runs ``double_block`` patches (checked to run beside DyPE);
-    ``model_override``: a multi-GPU style clone onto another torch model is checked too.
+    ``model_override``: a multi-GPU style clone onto another torch model is checked too. ``clip``:
+    ``(trained, longer)`` latent frames of a video family, for the time-axis check instead.
     """
 
     name: str
@@ -75,6 +76,7 @@ class Case:
     attn1_pe: bool = False
     double_block: bool = False
     model_override: bool = False
+    clip: tuple[int, int] | None = None
 
     @property
     def px_per_token(self) -> int:
@@ -343,6 +345,11 @@ CASES: tuple[Case, ...] = (
     Case("Cosmos Predict2", "Cosmos Predict2", "CosmosT2IPredict2", COSMOS, width=32, attn1_pe=True, **_COSMOS),
     Case("Anima", "Anima", "Anima", dict(COSMOS, image_model="anima", crossattn_emb_channels=1024), width=1024,
          **_COSMOS),
+    # The time axis: the family's trained clip length, then a longer clip past RIFLEx's intrinsic period.
+    Case("Wan 14B-like: time axis", "Wan", "WAN21_T2V", WAN, clip=(21, 26), **_WAN),
+    Case("HunyuanVideo: time axis", "HunyuanVideo", "HunyuanVideo",
+         dict(HUNYUAN, in_channels=16, out_channels=16, patch_size=[1, 2, 2], vec_in_dim=24, guidance_embed=True),
+         channels=16, downscale=8, patch=2, frames=2, extra=_hunyuan_video, clip=(33, 54), **_HUNYUAN),
     # ComfyUI 0.29-0.31 families.
     Case("Mage-Flow (reference)", "Mage-Flow", "MageFlow", MAGE_FLOW, width=64, channels=128, downscale=16, patch=1,
          axes=(16, 56, 56), extra=_reference(1, 128, 8, 8)),
