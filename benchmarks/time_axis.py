@@ -11,9 +11,7 @@ choice (time only: 1280 x 720 is inside Wan's spatial base), building every call
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests" / "standin"), str(ROOT / "tests")]
 
 from comfy.ldm.flux.layers import EmbedND  # noqa: E402
+from family_tables import median_ms  # noqa: E402  (this folder: the same timing as the family benchmark)
 from pack import load_pack  # noqa: E402
 
 load_pack()
@@ -36,16 +35,6 @@ from comfyui_dype.nodes.tokens import Block  # noqa: E402
 def wan_ids(frames: int, rows: int, cols: int) -> torch.Tensor:
     grid = torch.meshgrid(*(torch.arange(n, dtype=torch.float32) for n in (frames, rows, cols)), indexing="ij")
     return torch.stack(grid, dim=-1).reshape(1, -1, 3)
-
-
-def median_ms(embedder, ids: torch.Tensor, repeats: int) -> float:
-    embedder(ids)
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        embedder(ids)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1e3
 
 
 def main() -> None:

@@ -32,3 +32,11 @@ def test_flux_family_node_on_the_real_host():
     failed = {name: outcome for name, outcome in results.items() if outcome is not True}
     assert not failed, "\n\n".join(f"{name}:\n{outcome}" for name, outcome in failed.items())
     assert len(results) >= 16
+
+
+def test_the_wan_time_axis_ab_workflow_converts_and_validates_on_the_real_host():
+    results = run_checks("check_wan_workflow.py")
+    if results.get("missing"):
+        pytest.skip(f"ComfyUI {results['comfyui']} has no {results['missing']} in this process")
+    assert results["valid"] is True, results
+    assert sorted(results["time_axis"].values()) == ["RIFLEx", "off"] and len(results["outputs"]) == 2
