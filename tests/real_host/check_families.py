@@ -328,7 +328,7 @@ def check_clip(case: Case) -> str:
     """The time axis at the spatial base (so that only time can scale): at the family's trained clip length
     the samples are bitwise the unpatched model's; on a longer clip, in every main-video embedder call only
     the time pairs differ from the host's table (RIFLEx: one pair), every other token and pair is the host's,
-    and the samples are finite and changed."""
+    and the samples are finite and changed; with Dy-RIFLEx the table follows the sigma."""
     trained, longer = case.clip
     base = case.model_patcher()
     original = base.get_model_object(case.embedder)
@@ -356,7 +356,14 @@ def check_clip(case: Case) -> str:
         require(not bool(pairs[~time_pairs].any()), f"(t2) step {step}: row or column pairs changed")
         changed |= set(pairs.nonzero().flatten().tolist())
     require(len(changed) == 1, f"(t2) RIFLEx should change exactly one time pair, changed {sorted(changed)}")
-    return f"{trained} frames bitwise; {longer} frames: time pair {changed.pop()} lowered, rows and columns the host's"
+    pair = changed.pop()
+    dynamic = DyPE.execute(base, base_resolution=BASE[0] * case.px_per_token, time_axis="Dy-RIFLEx").result[0]
+    recording = Recording(dynamic, case.embedder)
+    sample(dynamic, long, BASE, steps=4)
+    first, last = (recording.forwards[i][case.image_call][2] for i in (0, -1))
+    require(not torch.equal(first, last), "(t3) Dy-RIFLEx's time pair does not follow the sigma")
+    return (f"{trained} frames bitwise; {longer} frames: time pair {pair} lowered (RIFLEx), following the sigma "
+            "(Dy-RIFLEx); rows and columns the host's")
 
 
 def check_refusal(case: Case) -> str:
