@@ -102,7 +102,8 @@ class DyPE(io.ComfyNode):
                 "Lets a RoPE diffusion transformer generate far above its training resolution (4K-16MP) "
                 "without repeated objects, blur or broken anatomy, at no extra sampling cost. It rescales the "
                 "model's position frequencies at every step from the sampler's noise level, following the "
-                "latent's own size. At or below the model's native resolution it changes nothing. "
+                "latent's own size, and extends video models (Wan, HunyuanVideo) past their trained clip length on the "
+                "time axis. At or below the model's native resolution and clip length it changes nothing. "
                 f"Supported: {supported()}."
             ),
             inputs=[
