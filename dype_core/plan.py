@@ -130,7 +130,8 @@ class Plan:
 
     def summary(self) -> str:
         """One line: size, grid, scale per axis, method, and whether DyPE acts."""
-        video = f", {self.time_axis()}" if self.time_axis() else ""
+        time_axis = self.time_axis()
+        video = f", {time_axis}" if time_axis else ""
         head = (
             f"{self.layout.name} {self.size()}, scale width {self.scales[1]:.3g} height {self.scales[0]:.3g}"
             f"{video}, {self.settings.label}"

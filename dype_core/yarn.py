@@ -29,16 +29,12 @@ def attention_scale(scale: float) -> float:
     return 0.1 * math.log(scale) + 1.0 if scale > 1.0 else 1.0
 
 
-def correction_index(rotations: float, dim: int, theta: float, base_len: float) -> float:
-    """``c(r) = D ln(L / (2 pi r)) / (2 ln b)``: the pair completing ``r`` rotations over ``L``.
+def correction_index(log_rotations: float, dim: int, theta: float, base_len: float) -> float:
+    """``c(r) = D ln(L / (2 pi r)) / (2 ln b)``: the pair completing ``r`` rotations over ``L``, from
+    ``ln r`` (thresholds ``r ** k`` would overflow a float; their logarithm does not).
 
-    ``r = 0`` gives ``+inf`` (no pair completes zero rotations).
+    ``ln r = -inf`` (``r = 0``) gives ``+inf``: no pair completes zero rotations.
     """
-    return correction_index_of_log(math.log(rotations) if rotations > 0.0 else -math.inf, dim, theta, base_len)
-
-
-def correction_index_of_log(log_rotations: float, dim: int, theta: float, base_len: float) -> float:
-    """``c(r)`` from ``ln r``: for thresholds ``r ** k`` whose value would overflow a float."""
     return dim * (math.log(base_len) - math.log(2.0 * math.pi) - log_rotations) / (2.0 * math.log(theta))
 
 
@@ -55,8 +51,7 @@ def ramp_bounds(
     half = dim // 2
 
     def index(log_rotations: float) -> float:
-        value = correction_index_of_log(log_rotations, dim, theta, base_len)
-        return min(max(value, 0.0), half) if not math.isnan(value) else 0.0
+        return min(max(correction_index(log_rotations, dim, theta, base_len), 0.0), half)
 
     lo, hi = math.floor(index(log_fast)), math.ceil(index(log_slow))
     return float(lo), hi + 0.001 if lo == hi else float(hi)

@@ -16,6 +16,7 @@ import torch
 from comfy import conds, latent_formats
 from comfy.ldm.joyimage.model import JoyImageTransformer3DModel
 from comfy.model_base import BaseModel, ModelType
+from comfy.patcher_extension import WrappersMP
 from comfy.utils import get_attr
 from comfy_api.latest._standin import run_node
 from comfyui_dype.dype_core import DyPESettings, RotaryLayout, build_table, sigma_to_t
@@ -61,14 +62,18 @@ def joy_conds(refs: tuple[tuple[int, int], ...]) -> tuple[list, list]:
 
 def record_components(model) -> list:
     """``(sigma, component_sizes, table)`` of every call of the (patched) table method of ``model``."""
-    calls, replacement = [], model.get_model_object(EMBEDDER)
-    forwards = record_forwards(model, "diffusion_model")  # sigmas per forward; the module hook sees no table calls
+    calls, sigmas, replacement = [], [], model.get_model_object(EMBEDDER)
+
+    def probe(executor, *args, **kwargs):  # the sigma of each forward, from the clone's own wrapper
+        sigmas.append(float(args[-1]["sigmas"].max()))
+        return executor(*args, **kwargs)
 
     def recording(component_sizes, device=None):
         table = replacement(component_sizes, device=device)
-        calls.append((forwards[-1].sigma, list(component_sizes), table.clone()))
+        calls.append((sigmas[-1], list(component_sizes), table.clone()))
         return table
 
+    model.add_wrapper_with_key(WrappersMP.DIFFUSION_MODEL, "probe", probe)
     model.add_object_patch(EMBEDDER, recording)
     return calls
 
