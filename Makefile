@@ -1,7 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make plan   the main job: print DyPE's plan for FLUX at 4096x4096 and write its chart
 #   make test   install what the tests need and run them (lint, Python tests, JavaScript tests)
-# The quality lab (lab/, docs/lab/): make lab-train reproduces its weights, make lab its results.
+# The quality lab (lab/, docs/lab/): make lab-train reproduces its weights, make lab its gate and results.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed

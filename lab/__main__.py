@@ -1,7 +1,7 @@
 """Command line of the lab.
 
 ``python -m lab train``     train the DiT (bit-reproducible on the CPU) into lab/weights/
-``python -m lab evaluate``  sample every method at 1x-4x, measure, write docs/lab/ (the one command)
+``python -m lab evaluate``  the gate, then (if it passes) every method at 1x-4x; measure, write docs/lab/
 ``python -m lab report``    rewrite docs/lab/results.md and grid.png from results.json (no measuring)
 """
 
@@ -45,11 +45,11 @@ def _train(args: argparse.Namespace) -> None:
 
 def _measure(args: argparse.Namespace, stored: dict[str, np.ndarray], facts: dict[str, object]) -> None:
     """Measure ``stored`` samples and write results.json, then the report."""
-    scales = [int(s) for s in facts["scales"]]
+    scales = [float(s) for s in facts["scales"]]
     start = time.perf_counter()
-    result, cells = lab_eval.measure(stored, scales, int(facts["base"]))
+    result, cells = lab_eval.measure(stored, list(facts["rows"]), scales, int(facts["base"]))
     diffs = {f"{a}-{b}@{m}@{s}": lab_eval.paired_difference(cells, a, b, s, m)
-             for a, b, m, s in lab_report.comparisons(scales)}
+             for a, b, m, s in lab_report.comparisons(scales, list(facts["compared"]))}
     facts["measure_seconds"] = time.perf_counter() - start
     docs = Path(args.docs)
     docs.mkdir(parents=True, exist_ok=True)
@@ -59,7 +59,8 @@ def _measure(args: argparse.Namespace, stored: dict[str, np.ndarray], facts: dic
 
 def _write(docs: Path, stored: dict[str, np.ndarray], result: dict, diffs: dict, facts: dict[str, object]) -> None:
     """Write results.md and grid.png."""
-    lab_report.write_grid(stored, [int(s) for s in facts["scales"]], int(facts["base"]), docs / "grid.png")
+    lab_report.write_grid(stored, list(facts["rows"]), [float(s) for s in facts["scales"]], int(facts["base"]),
+                          int(facts["patch"]), docs / "grid.png")
     (docs / "results.md").write_text(lab_report.markdown(result, diffs, facts))
     print(f"wrote {docs / 'results.md'} and {docs / 'grid.png'}")
 
@@ -79,25 +80,43 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(LAB.parent)) if path.is_relative_to(LAB.parent) else str(path)
 
 
+def _sample(args: argparse.Namespace, runs: Path) -> None:
+    """Sample the gate rows; then, when the gate passed for some attention treatment, every method
+    under both treatments (the comparison). Writes runs/samples.npz and runs/facts.json."""
+    torch.manual_seed(0)
+    torch.set_num_threads(args.threads)
+    model, recipe = lab_train.load(Path(args.weights))
+    if len(args.counts) != len(args.scales):
+        raise SystemExit(f"--counts needs one count per scale: {len(args.scales)} scales, {len(args.counts)} counts")
+    counts = dict(zip(args.scales, args.counts))
+    scales = sorted(counts)
+    if scales[0] != 1:
+        raise SystemExit("--scales must include 1: the gate compares every scale with the training size")
+    base, start, stored = model.config.image_size, time.perf_counter(), {}
+    seconds = lab_eval.generate(model, list(lab_eval.GATE_ROWS), scales, counts, args.steps, args.batch, stored)
+    gate_result, _ = lab_eval.measure(stored, list(lab_eval.GATE_ROWS), scales, base)
+    compared = [x for x in lab_eval.ATTENTION if lab_report.gate(gate_result, scales, x)[0]]
+    rows = list(lab_eval.rows_of(lab_eval.ATTENTION)) if compared else list(lab_eval.GATE_ROWS)
+    seconds |= lab_eval.generate(model, rows, scales, counts, args.steps, args.batch, stored)
+    facts: dict[str, object] = {
+        "base": base, "patch": model.config.patch, "scales": scales,
+        "counts": {lab_eval.scale_key(s): counts[s] for s in scales}, "steps": args.steps,
+        "rows": rows, "compared": compared,
+        "threads": args.threads, "sample_seconds": time.perf_counter() - start, "cell_seconds": seconds,
+        "train_recipe": {k: v for k, v in recipe.items() if k != "model"}, "model": recipe["model"],
+        **_training_facts(Path(args.weights)),
+        "weights": _shown(Path(args.weights)),
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+    }
+    runs.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(runs / "samples.npz", **stored)
+    (runs / "facts.json").write_text(json.dumps(facts, indent=1) + "\n")
+
+
 def _evaluate(args: argparse.Namespace) -> None:
     runs = Path(args.runs)
     if not args.reuse_samples:
-        torch.manual_seed(0)
-        torch.set_num_threads(args.threads)
-        model, recipe = lab_train.load(Path(args.weights))
-        scales = sorted(set(args.scales))
-        counts = {s: args.count for s in scales}
-        start = time.perf_counter()
-        seconds = lab_eval.generate(model, scales, counts, args.steps, args.batch, runs)
-        facts: dict[str, object] = {
-            "base": model.config.image_size, "scales": scales, "count": args.count, "steps": args.steps,
-            "threads": args.threads, "sample_seconds": time.perf_counter() - start, "cell_seconds": seconds,
-            "train_recipe": {k: v for k, v in recipe.items() if k != "model"}, "model": recipe["model"],
-            **_training_facts(Path(args.weights)),
-            "weights": _shown(Path(args.weights)),
-            "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
-        }
-        (runs / "facts.json").write_text(json.dumps(facts, indent=1) + "\n")
+        _sample(args, runs)
     facts = json.loads((runs / "facts.json").read_text())
     _measure(args, dict(np.load(runs / "samples.npz")), facts)
 
@@ -129,8 +148,10 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument("--docs", default=str(DOCS), help="where results.md, grid.png, results.json go")
         if name == "evaluate":
             p.add_argument("--weights", default=str(WEIGHTS))
-            p.add_argument("--scales", type=int, nargs="+", default=[1, 2, 3, 4])
-            p.add_argument("--count", type=int, default=32, help="samples per method and scale")
+            p.add_argument("--scales", type=float, nargs="+", default=[1, 1.25, 1.5, 2, 3, 4],
+                           help="canvas sides in training sizes (1 must be among them)")
+            p.add_argument("--counts", type=int, nargs="+", default=[32, 32, 32, 32, 16, 8],
+                           help="samples per row at each scale, in --scales order (the big canvases cost most)")
             p.add_argument("--steps", type=int, default=20, help="Euler steps")
             p.add_argument("--batch", type=int, default=8)
             p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)")

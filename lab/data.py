@@ -2,13 +2,16 @@
 
 A scene is drawn from a seed in canvas-relative units and can be rendered at any size:
 
-* background: a grey field with a natural ``1/f^2`` power spectrum. Its Fourier
-  coefficients ``c(k) ~ N(0, 1) / |k|`` (``|c|^2 ~ 1/f^2``) come from one fixed grid of
-  ``MAX_FREQ`` cycles per image, so every size shows the same low frequencies and a larger
-  canvas adds only the finer ones it can hold (as a photograph at higher resolution does);
+* background: smooth grey shading, a ``1/f^2`` field band-limited to ``BACKGROUND_SHELLS``
+  cycles per image. Its Fourier coefficients ``c(k) ~ N(0, 1) / |k|`` (``|c|^2 ~ 1/f^2``)
+  come from one fixed grid, so every size shows the same shading (the global layout);
 * exactly one main object (disk, rotated square or ellipse) of a saturated colour whose
   size and position are fractions of the canvas, so "one object" is the truth at every size;
-* fine grey grain of a fixed size in pixels (texture that a blurred sample lacks).
+* fine grey grain of a fixed size in pixels: the local detail, which a blurred sample lacks
+  and which a larger canvas holds more of.
+
+Every scene also has a *prompt*, ``condition``: its object's shape and hue, which the model
+is conditioned on as FLUX is on its pooled text embedding.
 
 Pixel values are in ``[-1, 1]``, channels first. Only the main object is coloured: the
 background and the grain are grey (``R = G = B``), which makes the object detector of
@@ -24,8 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-#: Highest background frequency in cycles per image (covers canvases up to 2 * MAX_FREQ px).
+#: Size of the background's frequency grid in cycles per image (canvases up to 2 * MAX_FREQ px).
 MAX_FREQ = 64
+#: Highest background frequency, in cycles per image: the shading is global, the grain local.
+BACKGROUND_SHELLS = 4
 #: Shapes of the main object.
 SHAPES = ("disk", "square", "ellipse")
 #: Standard deviation of the pixel grain, in the ``[-1, 1]`` range.
@@ -37,7 +42,8 @@ BACKGROUND_STD = 0.35
 @dataclass(frozen=True)
 class Scene:
     """One scene in canvas units: object centre ``(cy, cx)`` and radius ``radius`` are
-    fractions of the side; ``rgb`` in ``[0, 1]``; ``seed`` drives background and grain."""
+    fractions of the side; ``hue`` in ``[0, 1)`` and ``rgb`` in ``[0, 1]``; ``seed`` drives
+    background and grain."""
 
     seed: int
     shape: str
@@ -46,6 +52,7 @@ class Scene:
     radius: float
     angle: float
     aspect: float
+    hue: float
     rgb: tuple[float, float, float]
 
 
@@ -56,10 +63,11 @@ def draw_scene(seed: int) -> Scene:
     radius = float(rng.uniform(0.12, 0.22))
     margin = radius + 0.04
     cy, cx = (float(v) for v in rng.uniform(margin, 1.0 - margin, size=2))
-    rgb = colorsys.hsv_to_rgb(float(rng.uniform()), float(rng.uniform(0.8, 1.0)), float(rng.uniform(0.85, 1.0)))
+    hue = float(rng.uniform())
+    rgb = colorsys.hsv_to_rgb(hue, float(rng.uniform(0.8, 1.0)), float(rng.uniform(0.85, 1.0)))
     return Scene(
         seed=seed, shape=shape, cy=cy, cx=cx, radius=radius, angle=float(rng.uniform(0, math.pi)),
-        aspect=float(rng.uniform(0.5, 0.8)), rgb=(rgb[0], rgb[1], rgb[2]),
+        aspect=float(rng.uniform(0.5, 0.8)), hue=hue, rgb=(rgb[0], rgb[1], rgb[2]),
     )
 
 
@@ -72,12 +80,12 @@ _RADIUS = np.hypot(_FREQS[:, None], _FREQS[None, :])
 _RADIUS[MAX_FREQ, MAX_FREQ] = np.inf  # no DC term: the field has mean 0
 
 
-def _spectrum_coefficients(seed: int, half: int) -> np.ndarray:
+def _spectrum_coefficients(seed: int) -> np.ndarray:
     """The background's complex coefficients on the fixed ``2 MAX_FREQ`` grid (``fftshift``
-    order) for shells ``<= half``, zero elsewhere; amplitude ``N(0, 1) / |k|``, ``|k|`` in
-    cycles per image."""
+    order) for shells ``<= BACKGROUND_SHELLS``, zero elsewhere; amplitude ``N(0, 1) / |k|``,
+    ``|k|`` in cycles per image."""
     rng = np.random.default_rng([seed, 1])
-    count = int(np.sum(_SHELL <= half))
+    count = int(np.sum(_SHELL <= BACKGROUND_SHELLS))
     draws = rng.standard_normal((count, 2))
     flat = np.zeros(_SHELL.size, dtype=np.complex128)
     flat[_ORDER[:count]] = draws[:, 0] + 1j * draws[:, 1]
@@ -85,28 +93,24 @@ def _spectrum_coefficients(seed: int, half: int) -> np.ndarray:
 
 
 def _field_std() -> float:
-    """Standard deviation of the unnormalised field over the full grid: the real part of
-    ``sum_k c(k) e^(...)`` has variance ``sum_k E|c(k)|^2 / 2 = sum_k 1/|k|^2``."""
-    k = np.arange(2 * MAX_FREQ) - MAX_FREQ
-    radius2 = k[:, None] ** 2 + k[None, :] ** 2
-    return math.sqrt(float(np.sum(1.0 / radius2[radius2 > 0])))
+    """Standard deviation of the unnormalised field: the real part of ``sum_k c(k) e^(...)``
+    has variance ``sum_k E|c(k)|^2 / 2 = sum_k 1/|k|^2`` over the shells it holds."""
+    radius2 = _RADIUS[_SHELL.reshape(_RADIUS.shape) <= BACKGROUND_SHELLS] ** 2
+    return math.sqrt(float(np.sum(1.0 / radius2)))
 
 
 _FIELD_STD = _field_std()
 
 
 def background(seed: int, size: int) -> np.ndarray:
-    """Grey ``1/f^2`` field ``[size, size]``: ``Re sum_k c(k) exp(2 pi i k.x)`` over the
-    frequencies ``|k_y|, |k_x| < size / 2`` that the canvas holds, on pixel centres."""
-    if not 2 <= size <= 2 * MAX_FREQ:
-        raise ValueError(f"size must be in [2, {2 * MAX_FREQ}], got {size}")
+    """Grey shading ``[size, size]``: ``Re sum_k c(k) exp(2 pi i k.x)`` on pixel centres,
+    the same field at every size (every canvas of ``2 (BACKGROUND_SHELLS + 1)`` px or more
+    holds all its frequencies)."""
+    if not 2 * (BACKGROUND_SHELLS + 1) <= size <= 2 * MAX_FREQ:
+        raise ValueError(f"size must be in [{2 * (BACKGROUND_SHELLS + 1)}, {2 * MAX_FREQ}], got {size}")
     half = size // 2
-    coeffs = _spectrum_coefficients(seed, half)
+    coeffs = _spectrum_coefficients(seed)
     band = coeffs[MAX_FREQ - half: MAX_FREQ + half, MAX_FREQ - half: MAX_FREQ + half]
-    if size % 2 == 0:  # drop the Nyquist row/column, which a real field cannot carry with its phase
-        band = band.copy()
-        band[0, :] = 0
-        band[:, 0] = 0
     # sample at pixel centres (x = (j + 0.5) / size): a phase shift of pi k / size per axis
     k = np.arange(-half, -half + band.shape[0])
     shift = np.exp(1j * np.pi * k / size)
@@ -158,3 +162,19 @@ def render(scene: Scene, size: int) -> np.ndarray:
 def batch(seeds: range | list[int], size: int) -> torch.Tensor:
     """Images of ``seeds`` at ``size`` pixels, ``[len(seeds), 3, size, size]`` float32."""
     return torch.from_numpy(np.stack([render(draw_scene(int(s)), size) for s in seeds]))
+
+
+#: Width of ``condition``'s vector.
+CONDITION_DIM = len(SHAPES) + 2
+
+
+def condition(scene: Scene) -> np.ndarray:
+    """The scene's prompt as a vector: one-hot shape, then ``(cos 2 pi hue, sin 2 pi hue)``."""
+    angle = 2 * math.pi * scene.hue
+    shape = np.eye(len(SHAPES), dtype=np.float32)[SHAPES.index(scene.shape)]
+    return np.concatenate([shape, np.array([math.cos(angle), math.sin(angle)], dtype=np.float32)])
+
+
+def conditions(seeds: range | list[int]) -> torch.Tensor:
+    """Prompts of ``seeds``, ``[len(seeds), CONDITION_DIM]`` float32."""
+    return torch.from_numpy(np.stack([condition(draw_scene(int(s))) for s in seeds]))

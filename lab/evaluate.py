@@ -1,25 +1,33 @@
 """Sample every method at every scale and measure the samples against real images.
 
-Scale ``s`` means a canvas of ``s`` times the training size on each side. Every method draws
-the same ``count`` samples (noise seeds ``0 .. count - 1``) with the same Euler sampler and
-steps. At ``1x`` every method is plain RoPE (all axis scales are 1, where ``dype_core``
-returns the plain frequencies bitwise), so one set is sampled and shared.
+Scale ``s`` means a canvas of ``s`` times the training size on each side (fractional scales
+such as 1.25 included, as long as the canvas is a whole number of patches). A *row* is a
+method with an attention treatment: ``"YaRN"`` samples with the trained attention,
+``"YaRN+PA"`` with proportional attention (``lab.model.proportional_attention``). Every row
+draws the same samples (noise seeds ``0 .. count - 1``, each prompted with the scene of its
+seed, ``lab.data.conditions``) with the same Euler sampler and steps.
+At ``1x`` every row is plain RoPE with the trained attention (all axis scales are 1, where
+``dype_core`` returns the plain frequencies bitwise, and the attention factor is 1), so one set
+is sampled and shared.
 
 Real references are rendered by ``lab.data`` at the same size: ``REAL_COUNT`` scenes from
-seeds ``0 ..`` as the reference set, and ``count`` scenes from seeds ``FLOOR_SEED0 ..`` as a
-"real" row that gives every metric's floor (real against real).
+seeds ``0 ..`` as the reference set (the scenes whose prompts the samples carry), and
+``count`` scenes from seeds ``FLOOR_SEED0 ..`` as a "real" row that gives every metric's floor
+(real against real).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from dype_core import DyPESettings
 
 from . import data, metrics
 from . import rope as lab_rope
@@ -34,6 +42,10 @@ FLOOR_SEED0 = 5000
 REAL = "real"
 #: Metric keys in report order (described in ``lab.report.DESCRIPTIONS``).
 METRICS = ("one", "zero", "objects", "swd", "lf", "hf", "period")
+#: Attention treatments: row-label suffix -> proportional attention on.
+ATTENTION = {"": False, "+PA": True}
+#: The rows the gate needs: plain RoPE under every attention treatment.
+GATE_ROWS = tuple("none" + suffix for suffix in ATTENTION)
 
 
 @dataclass(frozen=True)
@@ -45,52 +57,76 @@ class Cell:
     high: float
 
 
-def cell_key(method: str, scale: int) -> str:
-    """Storage key of a method's samples at a scale."""
-    return f"{method}@{scale}"
+def rows_of(treatments: Iterable[str]) -> dict[str, tuple[DyPESettings | None, bool]]:
+    """Every method under each attention treatment (a suffix of ``ATTENTION``), in report order:
+    row label -> (rotary settings, proportional attention)."""
+    return {method + suffix: (settings, ATTENTION[suffix])
+            for suffix in treatments for method, settings in lab_rope.METHODS.items()}
+
+
+def scale_key(scale: float) -> str:
+    """Storage and display key of a scale: ``1``, ``1.25``, ``2``."""
+    return f"{scale:g}"
+
+
+def canvas(base: int, scale: float, patch: int) -> int:
+    """Side in pixels of the ``scale`` canvas; it must be a whole number of patches."""
+    size = base * scale
+    if size != round(size) or round(size) % patch:
+        raise ValueError(f"scale {scale:g} gives a {size:g} px canvas, not a multiple of the {patch} px patch")
+    return round(size)
+
+
+def cell_key(row: str, scale: float) -> str:
+    """Storage key of a row's samples at a scale."""
+    return f"{row}@{scale_key(scale)}"
 
 
 def generate(
-    model: DiT, scales: list[int], counts: dict[int, int], steps: int, batch: int, runs: Path,
+    model: DiT, rows: list[str], scales: list[float], counts: dict[float, int], steps: int, batch: int,
+    stored: dict[str, np.ndarray],
 ) -> dict[str, float]:
-    """Sample every method at every scale into ``runs/samples.npz`` (float16); returns seconds per cell."""
-    runs.mkdir(parents=True, exist_ok=True)
-    base = model.config.image_size
-    stored: dict[str, np.ndarray] = {}
+    """Sample ``rows`` at every scale into ``stored`` (float16; cells already there are kept, and
+    at 1x only the shared plain set is drawn); returns seconds per new cell."""
+    base, patch = model.config.image_size, model.config.patch
+    settings_of = rows_of(ATTENTION)
     seconds: dict[str, float] = {}
     for scale in scales:
-        for method, settings in lab_rope.METHODS.items():
-            if scale == 1 and method != "none":
+        size = canvas(base, scale, patch)
+        for row in rows:
+            key = cell_key("none" if scale == 1 else row, scale)
+            if key in stored:
                 continue
+            settings, proportional = settings_of[row]
             start = time.perf_counter()
             chunks = []
             for first in range(0, counts[scale], batch):
                 n = min(batch, counts[scale] - first)
-                chunks.append(sample(model, noise_for(first, n, base * scale), settings, steps))
-            stored[cell_key(method, scale)] = torch.cat(chunks).clamp(-1, 1).numpy().astype(np.float16)
-            seconds[cell_key(method, scale)] = time.perf_counter() - start
-            print(f"sampled {method:8s} {scale}x: {counts[scale]} images in {seconds[cell_key(method, scale)]:.0f} s",
-                  flush=True)
-    np.savez_compressed(runs / "samples.npz", **stored)
+                seeds = range(first, first + n)
+                chunks.append(sample(model, noise_for(first, n, size), data.conditions(seeds), settings, steps,
+                                     proportional))
+            stored[key] = torch.cat(chunks).clamp(-1, 1).numpy().astype(np.float16)
+            seconds[key] = time.perf_counter() - start
+            print(f"sampled {row:12s} {scale_key(scale)}x: {counts[scale]} images in {seconds[key]:.0f} s", flush=True)
     return seconds
 
 
-def samples_of(stored: dict[str, np.ndarray], method: str, scale: int) -> np.ndarray:
-    """A method's samples at a scale (the shared plain set at 1x)."""
-    return stored[cell_key("none" if scale == 1 else method, scale)].astype(np.float32)
+def samples_of(stored: dict[str, np.ndarray], row: str, scale: float) -> np.ndarray:
+    """A row's samples at a scale (the shared plain set at 1x)."""
+    return stored[cell_key("none" if scale == 1 else row, scale)].astype(np.float32)
 
 
 class CellMetrics:
     """All metrics of one set of images against the real reference of its size, bootstrappable
     over the images of the set (``stat(name)(idx)``)."""
 
-    def __init__(self, images: np.ndarray, real: np.ndarray, real_spectra: np.ndarray, seed: int) -> None:
+    def __init__(self, images: np.ndarray, real: np.ndarray, real_spectra: np.ndarray) -> None:
         self.n = images.shape[0]
         self.counts = metrics.count_objects(images)
         self.period = metrics.periodicity(images)
         self.spectra, self.freqs = metrics.radial_spectrum(images)
         self.real_spectra = real_spectra
-        self.swd = metrics.PatchSWD(images, real, seed=seed)
+        self.swd = metrics.PatchSWD(images, real)
 
     def stat(self, name: str) -> Callable[[np.ndarray], float]:
         """The statistic ``name`` as a function of resampled indices."""
@@ -114,42 +150,39 @@ RESAMPLES = {"one": 1000, "zero": 1000, "objects": 1000, "period": 1000, "swd": 
 SET_LEVEL = frozenset({"swd", "lf", "hf"})
 
 
-def interval(statistic: Callable[[np.ndarray], float], n: int, name: str, seed: int) -> Cell:
+def interval(statistic: Callable[[np.ndarray], float], n: int, name: str) -> Cell:
     """The bootstrap cell of metric ``name``: percentile interval for per-image means, basic
     interval for set-level distances."""
-    return Cell(*metrics.bootstrap(statistic, n, RESAMPLES[name], seed=seed, basic=name in SET_LEVEL))
+    return Cell(*metrics.bootstrap(statistic, n, RESAMPLES[name], basic=name in SET_LEVEL))
 
 
 def measure(
-    stored: dict[str, np.ndarray], scales: list[int], base: int,
-) -> tuple[dict[str, dict[str, dict[str, Cell]]], dict[tuple[str, int], CellMetrics]]:
-    """``result[row][scale][metric]`` for every method and the real floor row, and the
-    ``CellMetrics`` of every method and scale (for paired differences)."""
+    stored: dict[str, np.ndarray], rows: list[str], scales: list[float], base: int,
+) -> tuple[dict[str, dict[str, dict[str, Cell]]], dict[tuple[str, str], CellMetrics]]:
+    """``result[row][scale_key][metric]`` for ``rows`` and the real floor row, and the
+    ``CellMetrics`` of every row and scale key (for paired differences)."""
     result: dict[str, dict[str, dict[str, Cell]]] = {}
-    cells: dict[tuple[str, int], CellMetrics] = {}
+    cells: dict[tuple[str, str], CellMetrics] = {}
     for scale in scales:
-        size = base * scale
+        size, key = round(base * scale), scale_key(scale)
         real = data.batch(range(REAL_COUNT), size).numpy()
         real_spectra, _ = metrics.radial_spectrum(real)
         count = samples_of(stored, "none", scale).shape[0]
         floor = data.batch(range(FLOOR_SEED0, FLOOR_SEED0 + count), size).numpy()
-        for row in [REAL, *lab_rope.METHODS]:
+        for row in [REAL, *rows]:
             images = floor if row == REAL else samples_of(stored, row, scale)
-            cm = CellMetrics(images, real, real_spectra, seed=scale)
-            cells[(row, scale)] = cm
-            result.setdefault(row, {})[str(scale)] = {
-                name: interval(cm.stat(name), cm.n, name, scale)
-                for name in METRICS
-            }
-        print(f"measured {scale}x", flush=True)
+            cm = CellMetrics(images, real, real_spectra)
+            cells[(row, key)] = cm
+            result.setdefault(row, {})[key] = {name: interval(cm.stat(name), cm.n, name) for name in METRICS}
+        print(f"measured {key}x", flush=True)
     return result, cells
 
 
-def paired_difference(cells: dict[tuple[str, int], CellMetrics], a: str, b: str, scale: int, name: str) -> Cell:
-    """Metric ``name`` of method ``a`` minus that of ``b`` at ``scale``, with a paired bootstrap
-    interval (the same resampled noise seeds for both: the methods share their seeds)."""
-    sa, sb = cells[(a, scale)].stat(name), cells[(b, scale)].stat(name)
-    return interval(lambda idx: sa(idx) - sb(idx), cells[(a, scale)].n, name, scale)
+def paired_difference(cells: dict[tuple[str, str], CellMetrics], a: str, b: str, key: str, name: str) -> Cell:
+    """Metric ``name`` of row ``a`` minus that of ``b`` at scale ``key``, with a paired bootstrap
+    interval (the same resampled noise seeds for both: the rows share their seeds)."""
+    sa, sb = cells[(a, key)].stat(name), cells[(b, key)].stat(name)
+    return interval(lambda idx: sa(idx) - sb(idx), cells[(a, key)].n, name)
 
 
 def save_results(

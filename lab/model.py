@@ -1,10 +1,15 @@
-"""A small diffusion transformer (DiT) with axial 2-D RoPE and adaLN time conditioning.
+"""A small diffusion transformer (DiT) with axial 2-D RoPE and adaLN conditioning on time and prompt.
 
 Patch embedding -> ``depth`` blocks -> adaLN final layer -> unpatchify. Each block is
 adaLN-Zero (Peebles & Xie 2023): ``h = h + g1 * Attn(LN(h) (1 + a1) + b1)`` and
 ``h = h + g2 * MLP(LN(h) (1 + a2) + b2)`` with ``(b, a, g)`` regressed from the time
-embedding. Attention uses RMS-normalised queries and keys (as FLUX) rotated by the table of
+embedding plus the prompt embedding (``lab.data.condition``, as FLUX adds its pooled text
+vector to the time embedding). Attention uses RMS-normalised queries and keys (as FLUX) rotated by the table of
 ``lab.rope``; the model predicts the rectified-flow velocity ``v = noise - x0``.
+
+Attention logits are ``lambda q.k / sqrt(d)``. Training always uses ``lambda = 1``; sampling
+may pass proportional attention's ``lambda`` (``proportional_attention``), which keeps the
+attention entropy of a larger token count at its trained level.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from torch import nn
 from dype_core import RotaryLayout
 
 from . import rope as lab_rope
+from .data import CONDITION_DIM
 
 
 @dataclass(frozen=True)
@@ -26,13 +32,13 @@ class ModelConfig:
     """Architecture and training geometry. ``axes_dim`` must sum to ``width / heads``."""
 
     image_size: int = 32
-    patch: int = 4
+    patch: int = 2
     channels: int = 3
     width: int = 128
     depth: int = 4
     heads: int = 2
     axes_dim: tuple[int, int] = (32, 32)
-    theta: float = 100.0
+    theta: float = 1000.0
 
     def __post_init__(self) -> None:
         if self.width % self.heads or sum(self.axes_dim) != self.width // self.heads:
@@ -54,6 +60,16 @@ class ModelConfig:
         """Inverse of ``dataclasses.asdict`` (after a JSON round trip, which makes tuples lists)."""
         axes = values["axes_dim"]
         return cls(**{**values, "axes_dim": (int(axes[0]), int(axes[1]))})
+
+
+def proportional_attention(tokens: int, base_tokens: int) -> float:
+    """Proportional attention's logit factor ``lambda = sqrt(log N / log N_train)`` for ``N``
+    tokens against the ``N_train`` of training (Jin et al. 2023, arXiv 2306.08645, Eq. 6, the
+    ``sqrt(log_T N / d)`` scale that keeps the attention entropy constant, as Lumina-Next uses
+    it); 1 at or below the trained count, where nothing is diluted."""
+    if tokens <= base_tokens:
+        return 1.0
+    return math.sqrt(math.log(tokens) / math.log(base_tokens))
 
 
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
@@ -86,15 +102,18 @@ class Block(nn.Module):
         nn.init.zeros_(self.ada.weight)
         nn.init.zeros_(self.ada.bias)
 
-    def forward(self, h: torch.Tensor, c: torch.Tensor, rope: torch.Tensor) -> torch.Tensor:
-        """``h [B, L, W]``, conditioning ``c [B, W]``, rotary table ``[1, 1, L, D/2, 2, 2]``."""
+    def forward(self, h: torch.Tensor, c: torch.Tensor, rope: torch.Tensor, logit_scale: float) -> torch.Tensor:
+        """``h [B, L, W]``, conditioning ``c [B, W]``, rotary table ``[1, 1, L, D/2, 2, 2]``,
+        attention logits multiplied by ``logit_scale``."""
         b1, a1, g1, b2, a2, g2 = self.ada(F.silu(c)).chunk(6, dim=-1)
         batch, length, width = h.shape
         qkv = self.qkv(modulate(self.norm1(h), b1, a1)).view(batch, length, 3, self.heads, width // self.heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
         q = lab_rope.apply_rope(self.q_norm(q), rope)
         k = lab_rope.apply_rope(self.k_norm(k), rope)
-        attn = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(batch, length, width)
+        # scale None is SDPA's own 1/sqrt(d): bitwise the trained attention when logit_scale is 1
+        scale = None if logit_scale == 1.0 else logit_scale / math.sqrt(q.shape[-1])
+        attn = F.scaled_dot_product_attention(q, k, v, scale=scale).transpose(1, 2).reshape(batch, length, width)
         h = h + g1[:, None] * self.proj(attn)
         return h + g2[:, None] * self.mlp(modulate(self.norm2(h), b2, a2))
 
@@ -108,6 +127,7 @@ class DiT(nn.Module):
         w, p, ch = config.width, config.patch, config.channels
         self.embed = nn.Linear(ch * p * p, w)
         self.time = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
+        self.prompt = nn.Sequential(nn.Linear(CONDITION_DIM, w), nn.SiLU(), nn.Linear(w, w))
         self.blocks = nn.ModuleList(Block(w, config.heads) for _ in range(config.depth))
         self.norm_out = nn.LayerNorm(w, elementwise_affine=False, eps=1e-6)
         self.ada_out = nn.Linear(w, 2 * w)
@@ -130,12 +150,16 @@ class DiT(nn.Module):
         x = tokens.reshape(b, rows, cols, ch, p, p).permute(0, 3, 1, 4, 2, 5)
         return x.reshape(b, ch, rows * p, cols * p)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, rope: torch.Tensor) -> torch.Tensor:
-        """Velocity for ``x [B, C, H, W]`` at times ``t [B]``, with the grid's rotary table ``rope``."""
+    def forward(
+        self, x: torch.Tensor, t: torch.Tensor, prompt: torch.Tensor, rope: torch.Tensor, logit_scale: float = 1.0,
+    ) -> torch.Tensor:
+        """Velocity for ``x [B, C, H, W]`` at times ``t [B]`` and prompts ``prompt [B, CONDITION_DIM]``,
+        with the grid's rotary table ``rope`` and attention logits multiplied by ``logit_scale``
+        (see ``proportional_attention``)."""
         rows, cols = x.shape[2] // self.config.patch, x.shape[3] // self.config.patch
         h = self.embed(self.patchify(x))
-        c = self.time(timestep_embedding(t, self.config.width))
+        c = self.time(timestep_embedding(t, self.config.width)) + self.prompt(prompt)
         for block in self.blocks:
-            h = block(h, c, rope)
+            h = block(h, c, rope, logit_scale)
         shift, scale = self.ada_out(F.silu(c)).chunk(2, dim=-1)
         return self.unpatchify(self.out(modulate(self.norm_out(h), shift, scale)), rows, cols)

@@ -17,7 +17,14 @@ import numpy as np  # noqa: E402
 
 from . import data  # noqa: E402
 from . import rope as lab_rope  # noqa: E402
-from .evaluate import FLOOR_SEED0, METRICS, REAL, Cell, samples_of  # noqa: E402
+from .evaluate import ATTENTION, METRICS, REAL, Cell, canvas, samples_of, scale_key  # noqa: E402
+
+#: The bar for a good model at its own size: P(one object) at 1x at least ``GOOD_ONE`` and
+#: patch SWD at most ``GOOD_SWD`` times the real-vs-real floor.
+GOOD_ONE = 0.85
+GOOD_SWD = 2.0
+#: Static method -> its DyPE form.
+PAIRS = {"PI": "Dy-PI", "NTK": "Dy-NTK", "YaRN": "Dy-YaRN"}
 
 #: Human description of every metric, in ``METRICS`` order.
 DESCRIPTIONS = {
@@ -46,66 +53,89 @@ def verdict(diff: Cell, claimed_sign: int) -> str:
     return "not confirmed (intervals overlap)"
 
 
-def metric_tables(result: dict[str, dict[str, dict[str, Cell]]], scales: list[int]) -> list[str]:
-    """One markdown table per metric: rows = real floor and methods, columns = scales."""
+def treatment_name(suffix: str) -> str:
+    """Words for an attention treatment."""
+    return "proportional attention" if ATTENTION[suffix] else "trained attention"
+
+
+def metric_tables(result: dict[str, dict[str, dict[str, Cell]]], scales: list[float]) -> list[str]:
+    """One markdown table per metric: rows = real floor and every sampled row, columns = scales."""
     lines: list[str] = []
-    header = "| method | " + " | ".join(f"{s}x" for s in scales) + " |"
+    header = "| row | " + " | ".join(f"{scale_key(s)}x" for s in scales) + " |"
     rule = "|---|" + "---|" * len(scales)
     for name in METRICS:
         lines += [f"### `{name}`: {DESCRIPTIONS[name]}", "", header, rule]
-        for row in [REAL, *lab_rope.METHODS]:
-            cells = [fmt(result[row][str(s)][name]) for s in scales]
-            lines.append(f"| {row} | " + " | ".join(cells) + " |")
+        for row, by in result.items():
+            lines.append(f"| {row} | " + " | ".join(fmt(by[scale_key(s)][name]) for s in scales) + " |")
         lines.append("")
     return lines
 
 
-def gate(result: dict[str, dict[str, dict[str, Cell]]], scales: list[int]) -> tuple[bool, list[str]]:
-    """Does plain RoPE fail above 1x, and in the way DyPE addresses?
+def base_quality(result: dict[str, dict[str, dict[str, Cell]]]) -> tuple[bool, str]:
+    """Is the model good at its own size (``GOOD_ONE``, ``GOOD_SWD``)? Point estimates against the bar."""
+    at1, floor = result["none"]["1"], result[REAL]["1"]
+    good = at1["one"].value >= GOOD_ONE and at1["swd"].value <= GOOD_SWD * floor["swd"].value
+    line = (f"- 1x (every row is plain RoPE there): P(one) {fmt(at1['one'], 2)} (bar {GOOD_ONE}), "
+            f"SWD {fmt(at1['swd'])} = {at1['swd'].value / floor['swd'].value:.2f}x the real-vs-real floor "
+            f"{fmt(floor['swd'])} (bar {GOOD_SWD}x): " + ("good" if good else "not good enough"))
+    return good, line
+
+
+def gate(result: dict[str, dict[str, dict[str, Cell]]], scales: list[float], suffix: str) -> tuple[bool, list[str]]:
+    """Does plain RoPE under the attention treatment ``suffix`` fail above 1x, and in the way
+    DyPE addresses, while the model is good at 1x?
 
     A scale fails measurably when its interval for P(one object) lies below the 1x interval, or
-    its SWD interval lies above both the 1x interval and the real floor's. The failure is the
-    one DyPE addresses (repetition) when the object count or the periodicity interval lies above
-    the 1x one; it is a collapse when the P(no object) interval lies above the 1x one. The gate
-    passes when some scale shows repetition.
+    its SWD interval lies above both the 1x interval and the real floor's. Its failure modes are
+    duplicated objects (object-count interval above the 1x one), periodic texture (periodicity
+    interval above the 1x one) and a lost object (P(no object) interval above the 1x one); the
+    first two are repetition, the failure DyPE addresses. The gate passes when the model is
+    good at 1x (``base_quality``) and some scale shows repetition.
     """
     lines, repeats = [], []
     at1 = result["none"]["1"]
+    plain = "none" + suffix
     for s in scales:
         if s == 1:
             continue
-        cells, floor = result["none"][str(s)], result[REAL][str(s)]
+        key = scale_key(s)
+        cells, floor = result[plain][key], result[REAL][key]
         signs = []
         if cells["one"].high < at1["one"].low:
             signs.append(f"P(one) {fmt(cells['one'], 2)} vs {fmt(at1['one'], 2)} at 1x")
         if cells["swd"].low > max(at1["swd"].high, floor["swd"].high):
             signs.append(f"swd {fmt(cells['swd'])} vs {fmt(at1['swd'])} at 1x, real {fmt(floor['swd'])}")
-        repeat = cells["objects"].low > at1["objects"].high or cells["period"].low > at1["period"].high
-        collapse = cells["zero"].low > at1["zero"].high
-        repeats.append(repeat)
-        mode = ("repetition (duplicated objects or periodicity above 1x)" if repeat else
-                f"collapse, not repetition: P(no object) {fmt(cells['zero'], 2)} vs {fmt(at1['zero'], 2)} at 1x, "
-                f"objects {fmt(cells['objects'], 2)}, periodicity {fmt(cells['period'])} vs {fmt(at1['period'])}"
-                if collapse else "no repetition")
-        lines.append(f"- {s}x: " + ("fails measurably: " + "; ".join(signs) if signs else "no measurable failure")
+        duplicated = cells["objects"].low > at1["objects"].high
+        periodic = cells["period"].low > at1["period"].high
+        lost = cells["zero"].low > at1["zero"].high
+        if duplicated or periodic:
+            repeats.append(f"{key}x")
+        modes = [f"{name} ({what} {fmt(cells[metric], digits)} vs {fmt(at1[metric], digits)} at 1x)"
+                 for name, what, metric, digits, shown in (
+                     ("duplicated objects", "objects", "objects", 2, duplicated),
+                     ("periodic texture", "periodicity", "period", 3, periodic),
+                     ("object lost", "P(no object)", "zero", 2, lost)) if shown]
+        kind = ("repetition" if duplicated or periodic else "collapse, not repetition" if lost else "no repetition")
+        mode = f"{kind}: " + ", ".join(modes) if modes else (
+            f"no repetition (objects {fmt(cells['objects'], 2)}, periodicity {fmt(cells['period'])})")
+        lines.append(f"- {key}x: " + ("fails measurably: " + "; ".join(signs) if signs else "no measurable failure")
                      + f". Failure mode: {mode}.")
-    lines.append(f"- Reference quality at 1x (all methods identical there): P(one) {fmt(at1['one'], 2)}, "
-                 f"SWD {fmt(at1['swd'])} against a real-vs-real floor of {fmt(result[REAL]['1']['swd'])}.")
-    return any(repeats), lines
+    good, _ = base_quality(result)
+    found = f"repetition at {', '.join(repeats)}" if repeats else "no scale shows repetition"
+    lines.append(f"- Verdict: {found}; the model is {'good' if good else 'not good enough'} at 1x.")
+    return good and bool(repeats), lines
 
 
-#: Static method -> its DyPE form.
-PAIRS = {"PI": "Dy-PI", "NTK": "Dy-NTK", "YaRN": "Dy-YaRN"}
-
-
-def claims(diffs: dict[str, Cell], result: dict[str, dict[str, dict[str, Cell]]], scales: list[int]) -> list[str]:
-    """The paper's claims, point by point, from the paired differences ``diffs``
-    (keys ``"{a}-{b}@{metric}@{scale}"``, a minus b)."""
-    up = [s for s in scales if s > 1]
+def claims(diffs: dict[str, Cell], result: dict[str, dict[str, dict[str, Cell]]], scales: list[float],
+           suffix: str) -> list[str]:
+    """The paper's claims, point by point, for the rows of attention treatment ``suffix``, from
+    the paired differences ``diffs`` (keys ``"{a}-{b}@{metric}@{scale}"``, a minus b)."""
+    up = [scale_key(s) for s in scales if s > 1]
+    row = {m: m + suffix for m in lab_rope.METHODS}
     lines = ["1. **Plain RoPE repeats content beyond the training resolution** (duplicated objects, periodicity)."]
     at1 = result["none"]["1"]
     for s in up:
-        c = result["none"][str(s)]
+        c = result[row["none"]][s]
         dup = "confirmed" if c["objects"].low > at1["objects"].high else "not confirmed"
         per = "confirmed" if c["period"].low > at1["period"].high else "not confirmed"
         lines.append(f"   - {s}x: duplication {dup} (objects {fmt(c['objects'], 2)} vs "
@@ -114,21 +144,21 @@ def claims(diffs: dict[str, Cell], result: dict[str, dict[str, dict[str, Cell]]]
     lines.append("2. **PI blurs** (loses high frequencies): PI's high-frequency error minus plain RoPE's "
                  "(claimed < 0), and minus Dy-PI's (claimed < 0).")
     for s in up:
-        a, b = diffs[f"PI-none@hf@{s}"], diffs[f"PI-Dy-PI@hf@{s}"]
-        lines.append(f"   - {s}x: PI hf {fmt(result['PI'][str(s)]['hf'])}; vs plain {fmt(a)}: {verdict(a, -1)}; "
+        a, b = diffs[f"{row['PI']}-{row['none']}@hf@{s}"], diffs[f"{row['PI']}-{row['Dy-PI']}@hf@{s}"]
+        lines.append(f"   - {s}x: PI hf {fmt(result[row['PI']][s]['hf'])}; vs plain {fmt(a)}: {verdict(a, -1)}; "
                      f"vs Dy-PI {fmt(b)}: {verdict(b, -1)}")
     lines.append("3. **Each Dy-\\* beats its static form**: paired difference Dy minus static of patch SWD "
                  "(claimed < 0) and of P(one object) (claimed > 0).")
     for static, dyn in PAIRS.items():
         for s in up:
-            d_swd, d_one = diffs[f"{dyn}-{static}@swd@{s}"], diffs[f"{dyn}-{static}@one@{s}"]
+            d_swd, d_one = diffs[f"{row[dyn]}-{row[static]}@swd@{s}"], diffs[f"{row[dyn]}-{row[static]}@one@{s}"]
             lines.append(f"   - {dyn} vs {static} at {s}x: SWD {fmt(d_swd)} {verdict(d_swd, -1)}; "
                          f"P(one) {fmt(d_one, 2)} {verdict(d_one, 1)}")
     lines.append("4. **The gap grows with scale**: static minus Dy SWD at the largest scale against the smallest "
                  "(confirmed when the intervals separate upwards).")
     lo, hi = up[0], up[-1]
     for static, dyn in PAIRS.items():
-        a, b = diffs[f"{dyn}-{static}@swd@{lo}"], diffs[f"{dyn}-{static}@swd@{hi}"]
+        a, b = diffs[f"{row[dyn]}-{row[static]}@swd@{lo}"], diffs[f"{row[dyn]}-{row[static]}@swd@{hi}"]
         gap_lo, gap_hi = Cell(-a.value, -a.high, -a.low), Cell(-b.value, -b.high, -b.low)
         if gap_hi.low > gap_lo.high:
             word = "confirmed"
@@ -137,59 +167,79 @@ def claims(diffs: dict[str, Cell], result: dict[str, dict[str, dict[str, Cell]]]
         else:
             word = "not confirmed (intervals overlap)"
         lines.append(f"   - {static} - {dyn}: {lo}x {fmt(gap_lo)}, {hi}x {fmt(gap_hi)}: {word}")
-    best = min(lab_rope.METHODS, key=lambda m: result[m][str(hi)]["swd"].value)
+    best = min(lab_rope.METHODS, key=lambda m: result[row[m]][hi]["swd"].value)
     lines.append(f"5. **Dy-YaRN is the best method at the largest scale** (paper: best FID/patch-FID at 4K): "
-                 f"lowest SWD at {hi}x is {best} ({fmt(result[best][str(hi)]['swd'])}).")
+                 f"lowest SWD at {hi}x is {best} ({fmt(result[row[best]][hi]['swd'])}).")
     if best != "Dy-YaRN":
-        d = diffs[f"Dy-YaRN-{best}@swd@{hi}"]
+        d = diffs[f"{row['Dy-YaRN']}-{row[best]}@swd@{hi}"]
         lines.append(f"   - Dy-YaRN minus {best}: {fmt(d)}: {verdict(d, -1)} that Dy-YaRN is better.")
     else:
         lines.append("   - confirmed on this metric")
     return lines
 
 
-def comparisons(scales: list[int]) -> list[tuple[str, str, str, int]]:
-    """Every paired difference the claims use: ``(a, b, metric, scale)``."""
+def attention_effects(diffs: dict[str, Cell], scales: list[float]) -> list[str]:
+    """Proportional minus trained attention, per method and scale (paired): P(one object) and SWD."""
+    up = [scale_key(s) for s in scales if s > 1]
+    lines = ["| method | " + " | ".join(f"{s}x P(one) | {s}x SWD" for s in up) + " |",
+             "|---|" + "---|---|" * len(up)]
+    for m in lab_rope.METHODS:
+        cells = [f"{fmt(diffs[f'{m}+PA-{m}@one@{s}'], 2)} | {fmt(diffs[f'{m}+PA-{m}@swd@{s}'])}" for s in up]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def comparisons(scales: list[float], compared: list[str]) -> list[tuple[str, str, str, str]]:
+    """Every paired difference the claims use for the ``compared`` treatments (suffixes whose
+    gate passed; every row is sampled then), and the attention effects: ``(a, b, metric, scale_key)``."""
     out = []
-    for s in (s for s in scales if s > 1):
-        out += [("PI", "none", "hf", s), ("PI", "Dy-PI", "hf", s)]
-        for static, dyn in PAIRS.items():
-            out += [(dyn, static, "swd", s), (dyn, static, "one", s)]
-        out += [("Dy-YaRN", m, "swd", s) for m in lab_rope.METHODS if m != "Dy-YaRN"]
+    for s in (scale_key(s) for s in scales if s > 1) if compared else ():
+        for x in compared:
+            out += [("PI" + x, "none" + x, "hf", s), ("PI" + x, "Dy-PI" + x, "hf", s)]
+            for static, dyn in PAIRS.items():
+                out += [(dyn + x, static + x, "swd", s), (dyn + x, static + x, "one", s)]
+            out += [("Dy-YaRN" + x, m + x, "swd", s) for m in lab_rope.METHODS if m != "Dy-YaRN"]
+        out += [(m + "+PA", m, metric, s) for m in lab_rope.METHODS for metric in ("one", "swd")]
     return out
 
 
-def write_grid(stored: dict[str, np.ndarray], scales: list[int], base: int, path: Path, index: int = 0) -> None:
-    """PNG grid: rows = a real image and every method, columns = scales; sample ``index``
-    (the same noise seed) in every cell, shown at its own resolution."""
-    rows = [REAL, *lab_rope.METHODS]
-    fig, axes = plt.subplots(len(rows), len(scales), figsize=(2.2 * len(scales), 2.2 * len(rows)), squeeze=False)
+def write_grid(stored: dict[str, np.ndarray], rows: list[str], scales: list[float], base: int, patch: int,
+               path: Path, index: int = 0) -> None:
+    """PNG grid: the real scene of seed ``index`` and every sampled row, columns = scales; sample
+    ``index`` (the same noise seed and prompt) in every cell, shown at its own resolution."""
+    rows = [REAL, *rows]
+    fig, axes = plt.subplots(len(rows), len(scales), figsize=(2.0 * len(scales), 2.0 * len(rows)), squeeze=False)
     for r, row in enumerate(rows):
         for c, s in enumerate(scales):
-            if row == REAL:
-                image = data.render(data.draw_scene(FLOOR_SEED0 + index), base * s)
+            size = canvas(base, s, patch)
+            if row == REAL:  # the scene whose prompt the samples of this column carry
+                image = data.render(data.draw_scene(index), size)
             else:
                 image = samples_of(stored, row, s)[index]
             axes[r, c].imshow(np.clip((image.transpose(1, 2, 0) + 1) / 2, 0, 1), interpolation="nearest")
             axes[r, c].set_xticks([])
             axes[r, c].set_yticks([])
             if r == 0:
-                axes[r, c].set_title(f"{s}x ({base * s} px)")
+                axes[r, c].set_title(f"{scale_key(s)}x ({size} px)")
             if c == 0:
                 axes[r, c].set_ylabel(row)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=72)
     plt.close(fig)
 
 
 def markdown(result: dict[str, dict[str, dict[str, Cell]]], diffs: dict[str, Cell], facts: dict[str, object]) -> str:
-    """The whole ``results.md``: set-up, timings, the gate, the claims and the tables."""
-    scales = [int(s) for s in facts["scales"]]
-    base = int(facts["base"])
-    passed, gate_lines = gate(result, scales)
+    """The whole ``results.md``: set-up, timings, 1x quality, the gate per attention treatment,
+    the claims for every treatment whose gate passed, the attention effects and the tables."""
+    scales = [float(s) for s in facts["scales"]]
+    counts = facts["counts"]
+    compared = list(facts["compared"])
+    good, quality = base_quality(result)
     cell_seconds = facts.get("cell_seconds", {})
     slowest = max(cell_seconds, key=cell_seconds.get) if cell_seconds else "n/a"
+    sizes = ", ".join(f"{scale_key(s)}x = {canvas(int(facts['base']), s, int(facts['patch']))} px "
+                      f"({counts[scale_key(s)]} samples)" for s in scales)
     lines = [
         "# DyPE quality lab: results",
         "",
@@ -198,40 +248,42 @@ def markdown(result: dict[str, dict[str, dict[str, Cell]]], diffs: dict[str, Cel
         "",
         "## Set-up",
         "",
-        f"- Data: `lab/data.py` scenes (one coloured object on a grey 1/f^2 background with pixel grain), "
-        f"rendered at {', '.join(f'{base * s} px' for s in scales)}; the object scales with the canvas, "
-        f"so one object is the truth at every size.",
-        f"- Model: `{facts.get('weights')}`, a RoPE DiT trained at {base} px (recipe `{facts.get('train_recipe')}`), "
-        f"rotary tables from `dype_core.build_table` for every method.",
-        f"- Sampling: {facts['count']} samples per method and scale (noise seeds 0..{int(facts['count']) - 1}, "
-        f"shared by all methods), Euler, {facts['steps']} uniform steps from t = 1 to 0. At 1x every method is "
-        "plain RoPE, so one set is sampled and shared by all rows.",
+        "- Data: `lab/data.py` scenes (one coloured object on smooth grey shading with pixel grain); the object "
+        "scales with the canvas, so one object is the truth at every size.",
+        f"- Model: `{facts.get('weights')}`, a RoPE DiT trained at {facts['base']} px (model `{facts.get('model')}`, "
+        f"recipe `{facts.get('train_recipe')}`), rotary tables from `dype_core.build_table` for every method.",
+        f"- Scales: {sizes}. Noise seeds 0..n-1, shared by all rows; Euler, {facts['steps']} uniform steps from "
+        "t = 1 to 0. At 1x every row is plain RoPE with the trained attention, so one set is sampled and shared.",
+        "- Rows: `method` samples with the trained attention, `method+PA` with proportional attention (logits "
+        "times sqrt(log N / log N_train), the same factor for every method).",
         "- Intervals: 95% bootstrap over the samples of a cell (percentile intervals for per-image means; basic "
         "intervals for the set distances `swd`, `lf`, `hf`, whose resamples are biased upwards by duplicated "
-        "images, so an estimate can sit near or just outside the edge of its interval); method differences use "
-        "a paired bootstrap (the methods share their noise seeds).",
+        "images, so an estimate can sit near or just outside the edge of its interval); row differences use "
+        "a paired bootstrap (the rows share their noise seeds).",
         f"- Machine: {facts.get('machine')}. Training took {float(facts.get('train_seconds', float('nan'))):.0f} s; "
         f"sampling took {float(facts.get('sample_seconds', float('nan'))):.0f} s (slowest cell {slowest}: "
         f"{float(cell_seconds.get(slowest, float('nan'))):.0f} s); measuring took "
         f"{float(facts.get('measure_seconds', float('nan'))):.0f} s.",
         "",
-        "![methods x scales](grid.png)",
+        "![rows x scales](grid.png)",
         "",
-        "## Gate: does plain RoPE fail above the training resolution?",
+        "## Gate: is the model good at 1x, and does plain RoPE repeat content above it?",
         "",
-        *gate_lines,
+        quality,
         "",
-        "**Gate " + ("passed**: plain RoPE repeats content above 1x, the problem DyPE addresses." if passed else
-                     "not passed**: plain RoPE fails above 1x, but not by repeating content, so this testbed does "
-                     "not show the problem DyPE addresses. The comparisons below are reported as measured; they "
-                     "do not test DyPE's claims (see docs/lab/notes.md for what was tried)."),
-        "",
-        "## The paper's claims, point by point",
-        "",
-        *claims(diffs, result, scales),
-        "",
-        "## Tables (value [95% interval])",
-        "",
-        *metric_tables(result, scales),
     ]
+    for suffix in ATTENTION:
+        passed, gate_lines = gate(result, scales, suffix)
+        lines += [f"### Plain RoPE with {treatment_name(suffix)} (`none{suffix}`)", "", *gate_lines, "",
+                  f"**Gate {'passed' if passed else 'not passed'}** with {treatment_name(suffix)}.", ""]
+    if not compared:
+        lines += ["The comparison of methods was not run: it counts only once plain RoPE fails by repetition "
+                  "at some scale while 1x is good (see docs/lab/notes.md for what was tried).", ""]
+    for suffix in compared:
+        lines += [f"## The paper's claims, point by point, with {treatment_name(suffix)}", "",
+                  *claims(diffs, result, scales, suffix), ""]
+    if compared:
+        lines += ["## Proportional attention's effect (method+PA minus method, paired)", "",
+                  *attention_effects(diffs, scales), ""]
+    lines += ["## Tables (value [95% interval])", "", *metric_tables(result, scales)]
     return "\n".join(lines) + "\n"

@@ -4,7 +4,9 @@ FLUX's rectified flow: ``x_t = (1 - t) x0 + t noise``, velocity ``v = noise - x0
 integrates ``dx/dt = v(x_t, t)`` from ``t = 1`` (noise) to ``t = 0`` with Euler steps
 ``x_{t'} = x_t + (t' - t) v(x_t, t)`` on a uniform grid of ``steps`` intervals. The table of
 each step comes from ``lab.rope.table`` at that step's ``t`` (= sigma, since sigma_max = 1),
-so dynamic methods follow DyPE's ``k(t)`` exactly as the node pack does.
+so dynamic methods follow DyPE's ``k(t)`` exactly as the node pack does. With
+``proportional`` every step also scales the attention logits by
+``lab.model.proportional_attention`` of the token count (the same factor for every method).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import torch
 from dype_core import DyPESettings
 
 from . import rope as lab_rope
-from .model import DiT
+from .model import DiT, proportional_attention
 
 
 def time_grid(steps: int) -> list[float]:
@@ -26,18 +28,22 @@ def time_grid(steps: int) -> list[float]:
 def sample(
     model: DiT,
     noise: torch.Tensor,
+    prompt: torch.Tensor,
     settings: DyPESettings | None,
     steps: int,
+    proportional: bool = False,
 ) -> torch.Tensor:
-    """Images from ``noise [B, C, H, W]`` (any multiple of the patch) by ``steps`` Euler steps,
-    with the rotary tables of ``settings`` (None: plain RoPE)."""
+    """Images from ``noise [B, C, H, W]`` (any multiple of the patch) and prompts ``prompt``
+    (``lab.data.conditions``) by ``steps`` Euler steps, with the rotary tables of ``settings``
+    (None: plain RoPE), and proportional attention when ``proportional``."""
     layout = model.config.layout()
     rows, cols = noise.shape[2] // model.config.patch, noise.shape[3] // model.config.patch
+    logit_scale = proportional_attention(rows * cols, model.config.base_tokens ** 2) if proportional else 1.0
     x = noise
     times = time_grid(steps)
     for t, t_next in zip(times[:-1], times[1:]):
         table = lab_rope.table(layout, rows, cols, settings, t)
-        v = model(x, torch.full((x.shape[0],), t), table)
+        v = model(x, torch.full((x.shape[0],), t), prompt, table, logit_scale)
         x = x + (t_next - t) * v
     return x
 

@@ -39,8 +39,8 @@ class TrainConfig:
     """Optimisation settings; ``threads`` is part of the recipe (results depend on it). Step
     ``i`` trains on canvases of ``sizes[i % len(sizes)]`` pixels."""
 
-    steps: int = 3000
-    batch: int = 64
+    steps: int = 4000
+    batch: int = 32
     lr: float = 1e-3
     warmup: int = 200
     ema: float = 0.999
@@ -106,7 +106,8 @@ def _train(config: TrainConfig, log_every: int, log: Path | None, checkpoint: Pa
         t = torch.sigmoid(torch.randn(config.batch, generator=gen))
         tb = t[:, None, None, None]
         x_t = (1 - tb) * x0 + tb * noise
-        loss = torch.mean((model(x_t, t, tables[size]) - (noise - x0)) ** 2)
+        prompt = data.conditions(range(first, first + config.batch))
+        loss = torch.mean((model(x_t, t, prompt, tables[size]) - (noise - x0)) ** 2)
         for group in opt.param_groups:
             group["lr"] = lr_at(step, config)
         opt.zero_grad(set_to_none=True)

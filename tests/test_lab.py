@@ -1,5 +1,6 @@
 """The quality lab: generator, metrics on constructed cases, rotary tables, and a smoke run."""
 
+import json
 import math
 
 import numpy as np
@@ -10,9 +11,10 @@ import torch.nn.functional as F
 from dype_core.methods import axis_frequencies
 from lab import data, metrics
 from lab import rope as lab_rope
-from lab.evaluate import Cell
-from lab.model import DiT, ModelConfig
-from lab.report import gate
+from lab.__main__ import main
+from lab.evaluate import ATTENTION, GATE_ROWS, Cell, canvas, rows_of
+from lab.model import DiT, ModelConfig, proportional_attention
+from lab.report import base_quality, comparisons, gate, markdown
 from lab.sample import noise_for, sample
 from lab.train import TrainConfig, file_hash, load, save, tensor_hash, train
 
@@ -46,11 +48,16 @@ def test_same_scene_at_every_size():
     assert data.object_mask(scene, 128).sum() / data.object_mask(scene, 32).sum() == pytest.approx(16, rel=0.1)
 
 
-def test_background_has_a_one_over_f_squared_spectrum():
-    spectra, freqs = metrics.radial_spectrum(data.background(3, 128)[None, None].repeat(3, 1))
-    mid = (freqs > 0.02) & (freqs < 0.3)
-    slope = np.polyfit(np.log(freqs[mid]), np.log(spectra[0][mid]), 1)[0]
-    assert -2.6 < slope < -1.4
+def test_background_is_smooth_shading_of_the_same_field_at_every_size():
+    for size in (32, 64, 128):
+        field = data.background(3, size)
+        power = np.abs(np.fft.fft2(field)) ** 2
+        k = np.abs(np.fft.fftfreq(size, 1 / size))
+        beyond = np.maximum(k[:, None], k[None, :]) > data.BACKGROUND_SHELLS
+        assert power[beyond].sum() < 1e-9 * power.sum()  # global shading only: no local detail
+        assert field.std() == pytest.approx(data.BACKGROUND_STD, rel=0.6)
+    # sampled at pixel centres, the 128 px field box-averaged to 32 px is the 32 px field
+    assert np.abs(_pool(data.background(3, 128)[None], 4)[0] - data.background(3, 32)).max() < 0.05
 
 
 # --- metrics on constructed cases ------------------------------------------------------------
@@ -93,7 +100,7 @@ def test_tiled_image_scores_periodic():
     real = data.batch(range(16), 64).numpy()
     tiled = np.tile(data.batch(range(200, 216), 32).numpy(), (1, 1, 2, 2))
     assert metrics.periodicity(tiled).min() > 0.7
-    assert metrics.periodicity(real).max() < 0.5
+    assert metrics.periodicity(tiled).min() > metrics.periodicity(real).max() + 0.2
 
 
 def test_patch_swd_separates_a_different_distribution():
@@ -135,10 +142,11 @@ def test_plain_table_is_plain_rope():
     expected = _expected_table(12, 20, omega, omega)
     assert torch.allclose(lab_rope.table(lay, 12, 20, None, 1.0), expected, atol=1e-6)
     # every method is plain RoPE at the training size (scale 1), bitwise
-    plain = lab_rope.table(lay, 8, 8, None, 1.0)
+    base = cfg.base_tokens
+    plain = lab_rope.table(lay, base, base, None, 1.0)
     for settings in lab_rope.METHODS.values():
         for t in (1.0, 0.4, 0.0):
-            assert torch.equal(lab_rope.table(lay, 8, 8, settings, t), plain)
+            assert torch.equal(lab_rope.table(lay, base, base, settings, t), plain)
 
 
 @pytest.mark.parametrize("label", [m for m in lab_rope.METHODS if m != "none"])
@@ -147,10 +155,11 @@ def test_method_tables_equal_dype_core_per_axis(label, t):
     cfg = ModelConfig()
     lay = cfg.layout()
     settings = lab_rope.METHODS[label]
-    rows, cols = 16, 24  # scales 2 (rows) and 3 (cols) over the 8-token base
-    scales = (rows / 8, cols / 8) if settings.scaling == "per_axis" else (math.sqrt(6),) * 2
+    base = cfg.base_tokens
+    rows, cols = 2 * base, 3 * base  # scales 2 (rows) and 3 (cols)
+    scales = (2.0, 3.0) if settings.scaling == "per_axis" else (math.sqrt(6),) * 2
     per_axis = [
-        axis_frequencies(settings.method, dim=cfg.axes_dim[a], theta=cfg.theta, scale=scales[a], base_len=8.0,
+        axis_frequencies(settings.method, dim=cfg.axes_dim[a], theta=cfg.theta, scale=scales[a], base_len=float(base),
                          t=t if settings.dynamic else None, lambda_s=2.0, lambda_t=2.0)
         for a in (0, 1)
     ]
@@ -177,7 +186,7 @@ def test_apply_rope_rotates_interleaved_pairs_like_complex_multiplication():
 # --- smoke run ---------------------------------------------------------------------------------
 
 def test_two_step_training_is_reproducible_and_samples(tmp_path):
-    config = TrainConfig(steps=2, batch=4, warmup=1, sizes=(8, 16), model=TINY)
+    config = TrainConfig(steps=2, batch=4, warmup=1, sizes=(12, 16), model=TINY)
     model_a, losses = train(config, log_every=0)
     model_b, _ = train(config, log_every=0)
     assert len(losses) == 2 and all(math.isfinite(v) for v in losses)
@@ -186,28 +195,135 @@ def test_two_step_training_is_reproducible_and_samples(tmp_path):
     save(model_b, config, tmp_path / "b.safetensors")
     assert file_hash(tmp_path / "a.safetensors") == file_hash(tmp_path / "b.safetensors")
     loaded, recipe = load(tmp_path / "a.safetensors")
-    assert loaded.config == TINY and recipe["steps"] == 2 and recipe["sizes"] == [8, 16]
+    assert loaded.config == TINY and recipe["steps"] == 2 and recipe["sizes"] == [12, 16]
     assert tensor_hash(loaded.state_dict()) == digest
     fresh = DiT(TINY)
     assert tensor_hash(fresh.state_dict()) != digest  # training changed the weights
     for label in ("none", "Dy-YaRN", "Lumina"):
-        out = sample(loaded, noise_for(0, 2, 32), lab_rope.METHODS[label], steps=2)
+        out = sample(loaded, noise_for(0, 2, 32), data.conditions(range(2)), lab_rope.METHODS[label], steps=2)
         assert out.shape == (2, 3, 32, 32) and torch.isfinite(out).all()
 
 
-# --- report gate -------------------------------------------------------------------------------
+# --- proportional attention ---------------------------------------------------------------------
 
-def _cells(one, zero, objects, swd, period):
-    values = {"one": one, "zero": zero, "objects": objects, "swd": swd, "period": period}
+def test_proportional_attention_keeps_the_attention_entropy_of_training():
+    """Jin et al.'s factor keeps H / log N of softmax attention constant as N grows (Gaussian
+    logits of variance sigma^2: H ~ log N - lambda^2 sigma^2 / 2), which plain attention does not."""
+    gen = torch.Generator().manual_seed(0)
+    base, sigma = 256, 1.5
+
+    def normalised_entropy(tokens: int, scale: float) -> float:
+        logits = scale * sigma * torch.randn(512, tokens, generator=gen, dtype=torch.float64)
+        p = torch.softmax(logits, dim=-1)
+        return float((-(p * p.log()).sum(-1)).mean() / math.log(tokens))
+
+    trained = normalised_entropy(base, 1.0)
+    assert proportional_attention(base, base) == 1.0 and proportional_attention(100, base) == 1.0
+    for tokens in (1024, 4096):
+        factor = proportional_attention(tokens, base)
+        assert factor == pytest.approx(math.sqrt(math.log(tokens) / math.log(base)))
+        assert normalised_entropy(tokens, factor) == pytest.approx(trained, abs=0.01)
+        assert normalised_entropy(tokens, 1.0) > trained + 0.03  # diluted without it
+
+
+def test_proportional_attention_is_bitwise_inert_at_the_training_size_and_acts_above_it():
+    torch.manual_seed(0)
+    model = DiT(TINY).eval()
+    with torch.no_grad():  # a trained-like model: adaLN-Zero's zero gates and output would hide attention
+        for p in model.parameters():
+            p.normal_(0.0, 0.2)
+    base, prompt = TINY.base_tokens, data.conditions(range(2))
+    for label in ("none", "YaRN"):
+        settings = lab_rope.METHODS[label]
+        at1 = [sample(model, noise_for(0, 2, TINY.image_size), prompt, settings, 2, proportional=p)
+               for p in (False, True)]
+        assert torch.equal(at1[0], at1[1])
+        at2 = [sample(model, noise_for(0, 2, 2 * TINY.image_size), prompt, settings, 2, proportional=p)
+               for p in (False, True)]
+        assert not torch.allclose(at2[0], at2[1])
+    # the factor reaches every block's logits: lambda = 1 is SDPA's own scale, bitwise
+    x, t = torch.randn(1, 3, 2 * TINY.image_size, 2 * TINY.image_size), torch.full((1,), 0.5)
+    table = lab_rope.table(TINY.layout(), 2 * base, 2 * base, None, 0.5)
+    assert torch.equal(model(x, t, prompt[:1], table), model(x, t, prompt[:1], table, 1.0))
+    assert not torch.allclose(model(x, t, prompt[:1], table), model(x, t, prompt[:1], table, 1.3))
+
+
+# --- evaluation plan and report ------------------------------------------------------------------
+
+def test_canvas_sizes_and_rows():
+    assert canvas(32, 1.25, 2) == 40 and canvas(32, 1.5, 2) == 48 and canvas(32, 4, 2) == 128
+    with pytest.raises(ValueError, match="not a multiple of the 2 px patch"):
+        canvas(32, 1.1, 2)
+    rows = rows_of(ATTENTION)
+    assert list(rows)[:2] == ["none", "PI"] and rows["YaRN+PA"] == (lab_rope.METHODS["YaRN"], True)
+    assert rows["Dy-NTK"] == (lab_rope.METHODS["Dy-NTK"], False) and len(rows) == 2 * len(lab_rope.METHODS)
+
+
+def _cells(one, zero, objects, swd, period, lf=0.1, hf=0.0):
+    values = {"one": one, "zero": zero, "objects": objects, "swd": swd, "period": period, "lf": lf, "hf": hf}
     return {k: Cell(v, v - 0.01, v + 0.01) for k, v in values.items()}
 
 
-def test_gate_passes_on_repetition_and_not_on_collapse():
-    real = {s: _cells(1.0, 0.0, 1.0, 0.05, 0.2) for s in ("1", "2")}
-    at1 = _cells(0.9, 0.05, 1.0, 0.1, 0.2)
-    repeated = {"real": real, "none": {"1": at1, "2": _cells(0.2, 0.0, 2.5, 0.3, 0.6)}}
-    collapsed = {"real": real, "none": {"1": at1, "2": _cells(0.0, 1.0, 0.0, 0.3, 0.1)}}
-    passed, lines = gate(repeated, [1, 2])
-    assert passed and "repetition" in lines[0]
-    passed, lines = gate(collapsed, [1, 2])
-    assert not passed and "collapse" in lines[0] and "fails measurably" in lines[0]
+def _result(at1, above, extra_rows=()):
+    real = {k: _cells(1.0, 0.0, 1.0, 0.05, 0.2) for k in ("1", "2")}
+    rows = {"real": real, "none": {"1": at1, "2": above}, "none+PA": {"1": at1, "2": above}}
+    rows |= {row: {"1": at1, "2": _cells(0.8, 0.0, 1.1, 0.09, 0.2)} for row in extra_rows}
+    return rows
+
+
+def test_gate_needs_a_good_model_and_repetition():
+    good, weak = _cells(0.9, 0.05, 1.0, 0.09, 0.2), _cells(0.5, 0.3, 1.0, 0.14, 0.2)
+    repeated, collapsed = _cells(0.2, 0.0, 2.5, 0.3, 0.6), _cells(0.0, 1.0, 0.0, 0.3, 0.1)
+    passed, lines = gate(_result(good, repeated), [1, 2], "")
+    assert passed and "repetition: duplicated objects (objects 2.50" in lines[0] and "periodic texture" in lines[0]
+    passed, lines = gate(_result(good, collapsed), [1, 2], "+PA")
+    assert not passed and "collapse, not repetition: object lost" in lines[0] and "fails measurably" in lines[0]
+    texture = _cells(0.0, 1.0, 0.0, 0.3, 0.6)  # the object is lost and the texture repeats
+    passed, lines = gate(_result(good, texture), [1, 2], "")
+    assert passed and "repetition: periodic texture" in lines[0] and "object lost" in lines[0]
+    passed, _ = gate(_result(weak, repeated), [1, 2], "")
+    assert not passed  # repetition, but the model is not good at 1x
+    assert base_quality(_result(weak, repeated))[1].endswith("not good enough")
+
+
+@pytest.mark.parametrize("compared", [["", "+PA"], ["+PA"]])
+def test_report_states_every_claim_of_each_treatment_whose_gate_passed(compared):
+    good, repeated = _cells(0.9, 0.05, 1.0, 0.09, 0.2), _cells(0.2, 0.0, 2.5, 0.3, 0.6)
+    result = _result(good, repeated, [r for r in rows_of(ATTENTION) if not r.startswith("none")])
+    if compared == ["+PA"]:  # plain RoPE with the trained attention does not repeat
+        result["none"]["2"] = _cells(0.85, 0.05, 1.0, 0.1, 0.2)
+    diffs = {f"{a}-{b}@{m}@{s}": Cell(-0.02, -0.03, -0.01) for a, b, m, s in comparisons([1, 2], compared)}
+    facts = {"scales": [1, 2], "counts": {"1": 32, "2": 32}, "compared": compared, "base": 32, "patch": 2,
+             "steps": 20}
+    text = markdown(result, diffs, facts)
+    assert text.count("**Gate passed**") == len(compared)
+    assert ("claims, point by point, with trained attention" in text) == ("" in compared)
+    assert "claims, point by point, with proportional attention" in text
+    assert "| Dy-YaRN | -0.02 [-0.03, -0.01] | -0.020 [-0.030, -0.010] |" in text  # attention effect row
+    assert "SWD -0.020 [-0.030, -0.010] confirmed" in text  # Dy-* beats its static form
+
+
+def test_no_comparison_without_a_passing_gate():
+    good, collapsed = _cells(0.9, 0.05, 1.0, 0.09, 0.2), _cells(0.0, 1.0, 0.0, 0.3, 0.1)
+    assert comparisons([1, 2], []) == []
+    facts = {"scales": [1, 2], "counts": {"1": 32, "2": 32}, "compared": [], "base": 32, "patch": 2, "steps": 20}
+    text = markdown(_result(good, collapsed), {}, facts)
+    assert "**Gate not passed**" in text and "comparison of methods was not run" in text
+    assert "claims, point by point" not in text
+
+
+def test_evaluate_runs_the_gate_stage_end_to_end(tmp_path):
+    """``python -m lab evaluate`` on a barely trained tiny model: the gate rows are sampled at a
+    fractional scale, the gate fails (the model is not good at 1x), so no comparison is sampled."""
+    config = TrainConfig(steps=2, batch=4, warmup=1, sizes=(12, 16), model=TINY)
+    weights = tmp_path / "tiny.safetensors"
+    save(train(config, log_every=0)[0], config, weights)
+    main(["evaluate", "--weights", str(weights), "--scales", "1", "1.5", "--counts", "3", "2", "--steps", "2",
+          "--runs", str(tmp_path / "runs"), "--docs", str(tmp_path / "docs")])
+    facts = json.loads((tmp_path / "runs" / "facts.json").read_text())
+    assert facts["rows"] == list(GATE_ROWS) and facts["compared"] == [] and facts["counts"] == {"1": 3, "1.5": 2}
+    stored = np.load(tmp_path / "runs" / "samples.npz")
+    assert sorted(stored.files) == ["none+PA@1.5", "none@1", "none@1.5"] and stored["none@1.5"].shape == (2, 3, 24, 24)
+    text = (tmp_path / "docs" / "results.md").read_text()
+    assert "1.5x = 24 px (2 samples)" in text and "comparison of methods was not run" in text
+    assert (tmp_path / "docs" / "grid.png").stat().st_size > 0
