@@ -3,9 +3,10 @@
 Patch embedding -> ``depth`` blocks -> adaLN final layer -> unpatchify. Each block is
 adaLN-Zero (Peebles & Xie 2023): ``h = h + g1 * Attn(LN(h) (1 + a1) + b1)`` and
 ``h = h + g2 * MLP(LN(h) (1 + a2) + b2)`` with ``(b, a, g)`` regressed from the time
-embedding plus the prompt embedding (``lab.data.condition``, as FLUX adds its pooled text
-vector to the time embedding). Attention uses RMS-normalised queries and keys (as FLUX) rotated by the table of
-``lab.rope``; the model predicts the rectified-flow velocity ``v = noise - x0``.
+embedding plus the prompt embedding (``lab.data.condition``; FLUX adds its pooled text vector
+to the time embedding the same way). Attention uses RMS-normalised queries and keys (as FLUX)
+rotated by the table of ``lab.rope``; the model predicts the rectified-flow velocity
+``v = noise - x0``.
 
 Attention logits are ``lambda q.k / sqrt(d)``. Training always uses ``lambda = 1``; sampling
 may pass proportional attention's ``lambda`` (``proportional_attention``), which keeps the
@@ -64,9 +65,10 @@ class ModelConfig:
 
 def proportional_attention(tokens: int, base_tokens: int) -> float:
     """Proportional attention's logit factor ``lambda = sqrt(log N / log N_train)`` for ``N``
-    tokens against the ``N_train`` of training (Jin et al. 2023, arXiv 2306.08645, Eq. 6, the
-    ``sqrt(log_T N / d)`` scale that keeps the attention entropy constant, as Lumina-Next uses
-    it); 1 at or below the trained count, where nothing is diluted."""
+    tokens against the ``N_train`` of training: Jin et al. 2023 (arXiv 2306.08645) replace the
+    softmax scale ``sqrt(1 / d)`` by ``sqrt(log_{N_train} N / d)`` to keep the attention entropy
+    of training, and Lumina-Next samples with it. 1 at or below the trained count, where
+    nothing is diluted."""
     if tokens <= base_tokens:
         return 1.0
     return math.sqrt(math.log(tokens) / math.log(base_tokens))
