@@ -81,8 +81,9 @@ def _shown(path: Path) -> str:
 
 
 def _sample(args: argparse.Namespace, runs: Path) -> None:
-    """Sample the gate rows; then, when the gate passed for some attention treatment, every method
-    under both treatments (the comparison). Writes runs/samples.npz and runs/facts.json."""
+    """Sample the gate rows; then, when the gate passed for some attention treatment (and not
+    ``--gate-only``), every method under both treatments (the comparison). Writes
+    runs/samples.npz and runs/facts.json."""
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
     model, recipe = lab_train.load(Path(args.weights))
@@ -95,7 +96,8 @@ def _sample(args: argparse.Namespace, runs: Path) -> None:
     base, start, stored = model.config.image_size, time.perf_counter(), {}
     seconds = lab_eval.generate(model, list(lab_eval.GATE_ROWS), scales, counts, args.steps, args.batch, stored)
     gate_result, _ = lab_eval.measure(stored, list(lab_eval.GATE_ROWS), scales, base)
-    compared = [x for x in lab_eval.ATTENTION if lab_report.gate(gate_result, scales, x)[0]]
+    passed = [x for x in lab_eval.ATTENTION if lab_report.gate(gate_result, scales, x)[0]]
+    compared = [] if args.gate_only else passed
     rows = list(lab_eval.rows_of(lab_eval.ATTENTION)) if compared else list(lab_eval.GATE_ROWS)
     seconds |= lab_eval.generate(model, rows, scales, counts, args.steps, args.batch, stored)
     facts: dict[str, object] = {
@@ -155,6 +157,8 @@ def main(argv: list[str] | None = None) -> None:
             p.add_argument("--steps", type=int, default=20, help="Euler steps")
             p.add_argument("--batch", type=int, default=8)
             p.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)")
+            p.add_argument("--gate-only", action="store_true",
+                           help="stop after the gate (~10 min) even when it passes: a quick check of new weights")
             p.add_argument("--reuse-samples", action="store_true",
                            help="measure the samples already in --runs (samples.npz, facts.json) instead of sampling")
         p.set_defaults(func=func)

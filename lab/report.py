@@ -272,11 +272,16 @@ def markdown(result: dict[str, dict[str, dict[str, Cell]]], diffs: dict[str, Cel
         quality,
         "",
     ]
+    passed_any = False
     for suffix in ATTENTION:
         passed, gate_lines = gate(result, scales, suffix)
+        passed_any |= passed
         lines += [f"### Plain RoPE with {treatment_name(suffix)} (`none{suffix}`)", "", *gate_lines, "",
                   f"**Gate {'passed' if passed else 'not passed'}** with {treatment_name(suffix)}.", ""]
-    if not compared:
+    if not compared and passed_any:
+        lines += ["The comparison of methods was not run: this run stopped after the gate (`--gate-only`); "
+                  "`python -m lab evaluate` runs it.", ""]
+    elif not compared:
         lines += ["The comparison of methods was not run: it counts only once plain RoPE fails by repetition "
                   "at some scale while 1x is good (see docs/lab/notes.md for what was tried).", ""]
     for suffix in compared:

@@ -308,8 +308,10 @@ def test_no_comparison_without_a_passing_gate():
     assert comparisons([1, 2], []) == []
     facts = {"scales": [1, 2], "counts": {"1": 32, "2": 32}, "compared": [], "base": 32, "patch": 2, "steps": 20}
     text = markdown(_result(good, collapsed), {}, facts)
-    assert "**Gate not passed**" in text and "comparison of methods was not run" in text
+    assert "**Gate not passed**" in text and "it counts only once plain RoPE fails by repetition" in text
     assert "claims, point by point" not in text
+    text = markdown(_result(good, _cells(0.2, 0.0, 2.5, 0.3, 0.6)), {}, facts)  # passed, stopped by --gate-only
+    assert "**Gate passed**" in text and "this run stopped after the gate (`--gate-only`)" in text
 
 
 def test_evaluate_runs_the_gate_stage_end_to_end(tmp_path):
@@ -320,10 +322,11 @@ def test_evaluate_runs_the_gate_stage_end_to_end(tmp_path):
     save(train(config, log_every=0)[0], config, weights)
     main(["evaluate", "--weights", str(weights), "--scales", "1", "1.5", "--counts", "3", "2", "--steps", "2",
           "--runs", str(tmp_path / "runs"), "--docs", str(tmp_path / "docs")])
+    assert "it counts only once plain RoPE fails" in (tmp_path / "docs" / "results.md").read_text()
     facts = json.loads((tmp_path / "runs" / "facts.json").read_text())
     assert facts["rows"] == list(GATE_ROWS) and facts["compared"] == [] and facts["counts"] == {"1": 3, "1.5": 2}
     stored = np.load(tmp_path / "runs" / "samples.npz")
     assert sorted(stored.files) == ["none+PA@1.5", "none@1", "none@1.5"] and stored["none@1.5"].shape == (2, 3, 24, 24)
     text = (tmp_path / "docs" / "results.md").read_text()
-    assert "1.5x = 24 px (2 samples)" in text and "comparison of methods was not run" in text
+    assert "1.5x = 24 px (2 samples)" in text
     assert (tmp_path / "docs" / "grid.png").stat().st_size > 0
