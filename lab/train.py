@@ -39,7 +39,7 @@ class TrainConfig:
     """Optimisation settings; ``threads`` is part of the recipe (results depend on it). Step
     ``i`` trains on canvases of ``sizes[i % len(sizes)]`` pixels."""
 
-    steps: int = 4000
+    steps: int = 6500
     batch: int = 32
     lr: float = 1e-3
     warmup: int = 200
