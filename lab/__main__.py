@@ -3,6 +3,7 @@
 ``python -m lab train``     train the DiT (bit-reproducible on the CPU) into lab/weights/
 ``python -m lab evaluate``  the gate, then (if it passes) every method at 1x-4x; measure, write docs/lab/
 ``python -m lab report``    rewrite docs/lab/results.md and grid.png from results.json (no measuring)
+``python -m lab trace``     when each row's object appears and vanishes during sampling (a markdown table)
 """
 
 from __future__ import annotations
@@ -129,6 +130,21 @@ def _report(args: argparse.Namespace) -> None:
     _write(docs, dict(np.load(Path(args.runs) / "samples.npz")), result, diffs, facts)
 
 
+def _trace(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    model, _ = lab_train.load(Path(args.weights))
+    unknown = [row for row in args.rows if row not in lab_eval.rows_of(lab_eval.ATTENTION)]
+    if unknown:
+        raise SystemExit(f"unknown rows {unknown}: choose from {list(lab_eval.rows_of(lab_eval.ATTENTION))}")
+    traces = [lab_eval.object_trace(model, row, args.scale, args.count, args.steps) for row in args.rows]
+    print(f"P(one object) / P(no object) of the clean-image prediction, {args.count} samples at "
+          f"{lab_eval.scale_key(args.scale)}x\n")
+    print("| t | " + " | ".join(args.rows) + " |")
+    print("|---|" + "---|" * len(args.rows))
+    for step in zip(*traces):
+        print(f"| {step[0][0]:.2f} | " + " | ".join(f"{one:.2f} / {zero:.2f}" for _, one, zero in step) + " |")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse ``argv`` and run the subcommand."""
     parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__,
@@ -162,6 +178,14 @@ def main(argv: list[str] | None = None) -> None:
             p.add_argument("--reuse-samples", action="store_true",
                            help="measure the samples already in --runs (samples.npz, facts.json) instead of sampling")
         p.set_defaults(func=func)
+    p = sub.add_parser("trace", help="when each row's object appears and vanishes during sampling")
+    p.add_argument("--rows", nargs="+", default=["PI", "Dy-PI"], help="rows such as none, PI, Dy-YaRN+PA")
+    p.add_argument("--scale", type=float, default=3.0)
+    p.add_argument("--count", type=int, default=16, help="samples (seeds 0 .. count - 1)")
+    p.add_argument("--steps", type=int, default=20, help="Euler steps")
+    p.add_argument("--weights", default=str(WEIGHTS))
+    p.add_argument("--threads", type=int, default=1)
+    p.set_defaults(func=_trace)
     args = parser.parse_args(argv)
     args.func(args)
 

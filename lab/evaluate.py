@@ -111,6 +111,24 @@ def generate(
     return seconds
 
 
+def object_trace(model: DiT, row: str, scale: float, count: int, steps: int) -> list[tuple[float, float, float]]:
+    """When does a row's object appear and stay? ``(t, P(one object), P(no object))`` of the
+    model's clean-image prediction at every sampling step (``lab.sample.sample``'s ``on_step``),
+    over the samples of seeds ``0 .. count - 1`` at ``scale`` (the seeds and prompts ``generate``
+    uses). DyPE assumes the object is settled while ``k(t)`` is still large; a row whose
+    object appears and then vanishes late breaks that assumption."""
+    settings, proportional = rows_of(ATTENTION)[row]
+    size = canvas(model.config.image_size, scale, model.config.patch)
+    predictions: list[tuple[float, torch.Tensor]] = []
+    sample(model, noise_for(0, count, size), data.conditions(range(count)), settings, steps, proportional,
+           on_step=lambda t, x0: predictions.append((t, x0.clamp(-1, 1))))
+    trace = []
+    for t, x0 in predictions:
+        objects = metrics.count_objects(x0)
+        trace.append((t, float(np.mean(objects == 1)), float(np.mean(objects == 0))))
+    return trace
+
+
 def samples_of(stored: dict[str, np.ndarray], row: str, scale: float) -> np.ndarray:
     """A row's samples at a scale (the shared plain set at 1x)."""
     return stored[cell_key("none" if scale == 1 else row, scale)].astype(np.float32)

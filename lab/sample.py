@@ -7,9 +7,14 @@ each step comes from ``lab.rope.table`` at that step's ``t`` (= sigma, since sig
 so dynamic methods follow DyPE's ``k(t)`` exactly as the node pack does. With
 ``proportional`` every step also scales the attention logits by
 ``lab.model.proportional_attention`` of the token count (the same factor for every method).
+``on_step`` sees the model's prediction of the clean image at every step, ``x0 = x_t - t v``
+(the flow's ``x_t = (1 - t) x0 + t noise`` solved with ``v = noise - x0``); the last step's
+prediction is the sample itself.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 
@@ -32,10 +37,12 @@ def sample(
     settings: DyPESettings | None,
     steps: int,
     proportional: bool = False,
+    on_step: Callable[[float, torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
     """Images from ``noise [B, C, H, W]`` (any multiple of the patch) and prompts ``prompt``
     (``lab.data.conditions``) by ``steps`` Euler steps, with the rotary tables of ``settings``
-    (None: plain RoPE), and proportional attention when ``proportional``."""
+    (None: plain RoPE), and proportional attention when ``proportional``; ``on_step(t, x0)``
+    is called at every step with the step's time and clean-image prediction."""
     layout = model.config.layout()
     rows, cols = noise.shape[2] // model.config.patch, noise.shape[3] // model.config.patch
     logit_scale = proportional_attention(rows * cols, model.config.base_tokens ** 2) if proportional else 1.0
@@ -44,6 +51,8 @@ def sample(
     for t, t_next in zip(times[:-1], times[1:]):
         table = lab_rope.table(layout, rows, cols, settings, t)
         v = model(x, torch.full((x.shape[0],), t), prompt, table, logit_scale)
+        if on_step is not None:
+            on_step(t, x - t * v)
         x = x + (t_next - t) * v
     return x
 

@@ -12,7 +12,7 @@ from dype_core.methods import axis_frequencies
 from lab import data, metrics
 from lab import rope as lab_rope
 from lab.__main__ import main
-from lab.evaluate import ATTENTION, GATE_ROWS, Cell, canvas, rows_of
+from lab.evaluate import ATTENTION, GATE_ROWS, Cell, canvas, object_trace, rows_of
 from lab.model import DiT, ModelConfig, proportional_attention
 from lab.report import base_quality, comparisons, gate, markdown
 from lab.sample import noise_for, sample
@@ -330,3 +330,29 @@ def test_evaluate_runs_the_gate_stage_end_to_end(tmp_path):
     text = (tmp_path / "docs" / "results.md").read_text()
     assert "1.5x = 24 px (2 samples)" in text
     assert (tmp_path / "docs" / "grid.png").stat().st_size > 0
+
+
+def test_object_trace_follows_the_clean_image_prediction_to_the_sample(tmp_path, capsys):
+    """The trace sees ``x_t - t v`` at every step; at the last step that is the sample itself, so
+    the trace ends at the object counts of the samples ``sample`` returns."""
+    torch.manual_seed(0)
+    model = DiT(TINY).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0.0, 0.2)
+    seen = []
+    out = sample(model, noise_for(0, 3, 24), data.conditions(range(3)), lab_rope.METHODS["Dy-PI"], 4,
+                 on_step=lambda t, x0: seen.append((t, x0)))
+    assert [t for t, _ in seen] == [1.0, 0.75, 0.5, 0.25] and torch.equal(seen[-1][1], out)
+    trace = object_trace(model, "Dy-PI", 1.5, 3, 4)
+    objects = metrics.count_objects(out.clamp(-1, 1))
+    assert [t for t, _, _ in trace] == [1.0, 0.75, 0.5, 0.25]
+    assert trace[-1][1:] == (float(np.mean(objects == 1)), float(np.mean(objects == 0)))
+    weights = tmp_path / "tiny.safetensors"
+    save(model, TrainConfig(sizes=(12, 16), model=TINY), weights)
+    main(["trace", "--weights", str(weights), "--rows", "none", "Dy-PI+PA", "--scale", "1.5", "--count", "2",
+          "--steps", "3"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2] == "| t | none | Dy-PI+PA |" and len(lines) == 4 + 3 and lines[4].startswith("| 1.00 | ")
+    with pytest.raises(SystemExit, match="unknown rows"):
+        main(["trace", "--weights", str(weights), "--rows", "Dy-XL"])
