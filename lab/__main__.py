@@ -133,9 +133,10 @@ def _report(args: argparse.Namespace) -> None:
 def _trace(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     model, _ = lab_train.load(Path(args.weights))
-    unknown = [row for row in args.rows if row not in lab_eval.rows_of(lab_eval.ATTENTION)]
+    known = list(lab_eval.rows_of(lab_eval.ATTENTION))
+    unknown = [row for row in args.rows if row not in known]
     if unknown:
-        raise SystemExit(f"unknown rows {unknown}: choose from {list(lab_eval.rows_of(lab_eval.ATTENTION))}")
+        raise SystemExit(f"unknown rows {unknown}: choose from {known}")
     traces = [lab_eval.object_trace(model, row, args.scale, args.count, args.steps) for row in args.rows]
     print(f"P(one object) / P(no object) of the clean-image prediction, {args.count} samples at "
           f"{lab_eval.scale_key(args.scale)}x\n")

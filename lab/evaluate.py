@@ -82,6 +82,17 @@ def cell_key(row: str, scale: float) -> str:
     return f"{row}@{scale_key(scale)}"
 
 
+def sample_row(
+    model: DiT, row: str, size: int, seeds: range, steps: int,
+    on_step: Callable[[float, torch.Tensor], None] | None = None,
+) -> torch.Tensor:
+    """``row``'s samples of noise seeds ``seeds`` on a ``size`` px canvas, each prompted with the
+    scene of its seed (``lab.sample.sample`` with the row's rotary settings and attention)."""
+    settings, proportional = rows_of(ATTENTION)[row]
+    return sample(model, noise_for(seeds.start, len(seeds), size), data.conditions(seeds), settings, steps,
+                  proportional, on_step)
+
+
 def generate(
     model: DiT, rows: list[str], scales: list[float], counts: dict[float, int], steps: int, batch: int,
     stored: dict[str, np.ndarray],
@@ -89,7 +100,6 @@ def generate(
     """Sample ``rows`` at every scale into ``stored`` (float16; cells already there are kept, and
     at 1x only the shared plain set is drawn); returns seconds per new cell."""
     base, patch = model.config.image_size, model.config.patch
-    settings_of = rows_of(ATTENTION)
     seconds: dict[str, float] = {}
     for scale in scales:
         size = canvas(base, scale, patch)
@@ -97,14 +107,9 @@ def generate(
             key = cell_key("none" if scale == 1 else row, scale)
             if key in stored:
                 continue
-            settings, proportional = settings_of[row]
             start = time.perf_counter()
-            chunks = []
-            for first in range(0, counts[scale], batch):
-                n = min(batch, counts[scale] - first)
-                seeds = range(first, first + n)
-                chunks.append(sample(model, noise_for(first, n, size), data.conditions(seeds), settings, steps,
-                                     proportional))
+            chunks = [sample_row(model, row, size, range(first, min(first + batch, counts[scale])), steps)
+                      for first in range(0, counts[scale], batch)]
             stored[key] = torch.cat(chunks).clamp(-1, 1).numpy().astype(np.float16)
             seconds[key] = time.perf_counter() - start
             print(f"sampled {row:12s} {scale_key(scale)}x: {counts[scale]} images in {seconds[key]:.0f} s", flush=True)
@@ -114,14 +119,12 @@ def generate(
 def object_trace(model: DiT, row: str, scale: float, count: int, steps: int) -> list[tuple[float, float, float]]:
     """When does a row's object appear and stay? ``(t, P(one object), P(no object))`` of the
     model's clean-image prediction at every sampling step (``lab.sample.sample``'s ``on_step``),
-    over the samples of seeds ``0 .. count - 1`` at ``scale`` (the seeds and prompts ``generate``
-    uses). DyPE assumes the object is settled while ``k(t)`` is still large; a row whose
-    object appears and then vanishes late breaks that assumption."""
-    settings, proportional = rows_of(ATTENTION)[row]
+    over the samples of seeds ``0 .. count - 1`` at ``scale``, drawn as ``generate`` draws them.
+    DyPE assumes the object is settled while ``k(t)`` is still large; a row whose object appears
+    and then vanishes late breaks that assumption."""
     size = canvas(model.config.image_size, scale, model.config.patch)
     predictions: list[tuple[float, torch.Tensor]] = []
-    sample(model, noise_for(0, count, size), data.conditions(range(count)), settings, steps, proportional,
-           on_step=lambda t, x0: predictions.append((t, x0.clamp(-1, 1))))
+    sample_row(model, row, size, range(count), steps, on_step=lambda t, x0: predictions.append((t, x0.clamp(-1, 1))))
     trace = []
     for t, x0 in predictions:
         objects = metrics.count_objects(x0)
