@@ -6,8 +6,9 @@ models, rotary tables in the host's layout, and per-step plans.
 """
 
 from .frequencies import RotaryFrequencies
-from .layout import FLUX1, FLUX2, PRESETS, SCALINGS, RotaryLayout
+from .layout import FLUX1, FLUX2, SCALINGS, RotaryLayout
 from .methods import METHODS, axis_frequencies, plain_frequencies
+from .models import MODELS, Model
 from .plan import Plan, plan
 from .schedule import edm_flow_time, kappa, sigma_to_t
 from .settings import DyPESettings
@@ -16,8 +17,8 @@ from .table import TableCache, build_table
 from .yarn import RAMPS, attention_scale
 
 __all__ = [
-    "FLUX1", "FLUX2", "METHODS", "PRESETS", "RAMPS", "SCALINGS",
-    "DyPESettings", "Plan", "RotaryFrequencies", "RotaryLayout", "TableCache",
+    "FLUX1", "FLUX2", "METHODS", "MODELS", "RAMPS", "SCALINGS",
+    "DyPESettings", "Model", "Plan", "RotaryFrequencies", "RotaryLayout", "TableCache",
     "attention_scale", "axis_frequencies", "build_table", "edm_flow_time", "flux_time_shift", "kappa",
     "linear_mu", "plain_frequencies", "plan", "sigma_to_t", "simple_schedule",
 ]

@@ -1,71 +1,176 @@
-"""Command line: ``python -m dype_core plan --model flux --width 4096 --height 4096 --steps 28``.
+"""Command line: what the DyPE node will do, for every model it supports, without ComfyUI or weights.
 
-Prints DyPE's per-step plan for a model, size and FLUX ``simple`` schedule, and writes a
-PNG chart of the frequency allocation over the steps. Needs neither ComfyUI nor weights.
+    python -m dype_core models
+    python -m dype_core plan --model flux --width 4096 --height 4096 --steps 28 --chart plan.png
+
+``plan`` prints the per-step plan for ComfyUI's ``simple`` scheduler and writes a PNG chart of the
+frequency allocation over the steps. Its options take the node's own names and ranges (``Dy-YaRN``,
+``per-axis``, time shift ``model`` / ``base`` / ``linear`` / ``custom``), so what it prints is what the
+node does with the same inputs. A bad input ends the run with one line naming it, exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
-from .layout import PRESETS
-from .methods import METHODS
-from .plan import plan
-from .settings import DyPESettings
-from .shift import linear_mu, simple_schedule
-from .yarn import RAMPS
+from . import menu
+from .models import MODELS, Model
+from .plan import Plan, plan
+from .shift import linear_mu
 
-#: ``mu`` each preset samples with by default (ComfyUI's model configs).
-BASE_MU = {"flux": 1.15, "chroma": 1.15, "flux2": 2.02}
+PROG = "python -m dype_core"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line: ``PROG plan: error: argument --mu: ...``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _number(name: str, low: float, high: float, kind: type = float) -> Callable[[str], float]:
+    """An argument type: a finite ``kind`` from ``low`` to ``high``."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or not low <= value <= high:
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{name} must be {what} from {low:g} to {high:g}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _label(name: str, labels: Sequence[str]) -> Callable[[str], str]:
+    """An argument type: one of ``labels``, in any letter case."""
+    by_lower = {label.lower(): label for label in labels}
+
+    def parse(text: str) -> str:
+        if text.lower() not in by_lower:
+            raise argparse.ArgumentTypeError(f"{name} {text!r} is not one of: {', '.join(labels)}")
+        return by_lower[text.lower()]
+
+    return parse
+
+
+def _model(text: str) -> Model:
+    if text.lower() not in MODELS:
+        raise argparse.ArgumentTypeError(
+            f"unknown model {text!r}; `{PROG} models` lists them: {', '.join(MODELS)}"
+        )
+    return MODELS[text.lower()]
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dype_core", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog=PROG, description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands.add_parser("models", help="list every model the node supports, its native size and time shift")
     p = commands.add_parser("plan", help="print the per-step plan and write its chart")
-    p.add_argument("--model", choices=sorted(PRESETS), default="flux")
-    p.add_argument("--width", type=int, required=True, help="image width in pixels")
-    p.add_argument("--height", type=int, required=True, help="image height in pixels")
-    p.add_argument("--steps", type=int, default=28)
-    p.add_argument("--method", choices=sorted(METHODS), default="yarn")
-    p.add_argument("--static", action="store_true", help="the static method instead of its DyPE form")
-    p.add_argument("--lambda-s", type=float, default=2.0)
-    p.add_argument("--lambda-t", type=float, default=2.0)
-    p.add_argument("--yarn-ramp", choices=RAMPS, default="official")
-    p.add_argument("--scaling", choices=("per_axis", "isotropic", "area"), default="per_axis")
-    p.add_argument("--no-attention-scale", action="store_true")
-    p.add_argument("--mu", default="base", help="time shift: 'base' (model default), 'linear' (ComfyUI's "
-                   "ModelSamplingFlux in tokens) or a number")
+    p.add_argument("--model", type=_model, default=MODELS["flux"], help="a key from `models` (default flux)")
+    p.add_argument("--width", type=_number("--width", 1, 32768, int), required=True, help="image width in px")
+    p.add_argument("--height", type=_number("--height", 1, 32768, int), required=True, help="image height in px")
+    p.add_argument("--frames", type=_number("--frames", 1, 100000, int),
+                   help="video models: frames of the clip (default: the trained length)")
+    p.add_argument("--steps", type=_number("--steps", 1, 1000, int), default=28, help="steps of the simple scheduler")
+    p.add_argument("--method", type=_label("--method", list(menu.METHODS)), default="Dy-YaRN",
+                   help=f"one of: {', '.join(menu.METHODS)}")
+    p.add_argument("--lambda-s", type=_number("--lambda-s", 0, menu.LAMBDA_MAX), default=2.0)
+    p.add_argument("--lambda-t", type=_number("--lambda-t", 0, menu.LAMBDA_MAX), default=2.0)
+    p.add_argument("--yarn-ramp", type=_label("--yarn-ramp", menu.RAMPS), default="official",
+                   help=f"one of: {', '.join(menu.RAMPS)}")
+    p.add_argument("--scaling", type=_label("--scaling", list(menu.SCALINGS)), default="per-axis",
+                   help=f"one of: {', '.join(menu.SCALINGS)}")
+    p.add_argument("--attention-scale", type=_label("--attention-scale", ("on", "off")), default="on")
+    p.add_argument("--time-shift", type=_label("--time-shift", menu.TIME_SHIFTS), default="model",
+                   help="model (the model's own sampling), base (the same here: no sampling node upstream), "
+                   "linear (ComfyUI's rule, rising with image tokens) or custom (--mu)")
+    p.add_argument("--mu", type=_number("--mu", 0, menu.MU_MAX), help="the mu of --time-shift custom (default 1.15)")
+    p.add_argument("--time-axis", type=_label("--time-axis", list(menu.TIME_AXIS)), default="RIFLEx",
+                   help=f"video models above their trained length: one of {', '.join(menu.TIME_AXIS)}")
+    p.add_argument("--base-resolution", type=_number("--base-resolution", 0, menu.BASE_RESOLUTION_MAX, int),
+                   default=0, help="the training resolution in px (default 0: the model's own)")
     p.add_argument("--chart", type=Path, default=Path("dype_plan.png"), help="PNG to write ('-' for none)")
     return parser
 
 
+def _models() -> str:
+    """Every model: key, name, native size, trained clip and its own time shift."""
+    lines = [f"{'key':<26} {'model':<26} {'native':<11} {'clip':<11} time shift"]
+    for key, model in MODELS.items():
+        height, width = model.native
+        clip = f"{(int(model.layout.base_frames) - 1) * model.frames_per_latent + 1} frames" if model.video else ""
+        shift = "none (EDM sigmas)" if model.mu is None else f"mu {model.mu:.4g}"
+        lines.append(f"{key:<26} {model.layout.name:<26} {f'{width}x{height}':<11} {clip:<11} {shift}")
+    return "\n".join(lines)
+
+
+def _run_mu(model: Model, time_shift: str, mu: float | None, image_tokens: int) -> float | None:
+    """The ``mu`` the node samples with under ``time_shift``: the model's own for ``model`` and ``base``,
+    ComfyUI's linear rule from it for ``linear``, ``mu`` for ``custom``."""
+    if model.mu is None and time_shift in ("linear", "custom"):
+        raise ValueError(f"--time-shift {time_shift} sets the flow schedule's shift, but {model.layout.name} samples "
+                         "EDM sigmas, which have none; use --time-shift model")
+    if time_shift == "linear":
+        return linear_mu(image_tokens, math.prod(model.layout.base_grid), model.mu)
+    return mu if time_shift == "custom" else model.mu
+
+
+def _plan(args: argparse.Namespace) -> Plan:
+    """The plan the options ask for; ``ValueError`` names a bad combination."""
+    model: Model = args.model
+    if args.mu is not None and args.time_shift != "custom":
+        raise ValueError(f"--mu is the mu of --time-shift custom; this run uses --time-shift {args.time_shift}")
+    if args.frames is not None and not model.video:
+        video = ", ".join(key for key, m in MODELS.items() if m.video)
+        raise ValueError(f"--frames is for video models ({video}); {args.model.key} makes images")
+    settings = menu.settings(args.method, args.lambda_s, args.lambda_t, args.yarn_ramp, args.scaling,
+                             args.attention_scale == "on", args.time_axis)
+    layout = model.layout.with_base_resolution(args.base_resolution) if args.base_resolution else model.layout
+    frames = 1
+    if model.video:
+        frames = model.latent_frames(args.frames) if args.frames else int(model.layout.base_frames)
+    rows, cols = layout.grid_for_pixels(args.width, args.height)
+    mu = _run_mu(model, args.time_shift, 1.15 if args.mu is None else args.mu, rows * cols)
+    return plan(layout, args.width, args.height, model.schedule(args.steps, mu), settings, model.time, frames,
+                time_shift=args.time_shift, mu=mu)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    layout = PRESETS[args.model]
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "models":
+        print(_models())
+        return 0
     try:
-        settings = DyPESettings(
-            method=args.method, dynamic=not args.static, lambda_s=args.lambda_s, lambda_t=args.lambda_t,
-            yarn_ramp=args.yarn_ramp, scaling=args.scaling, attention_scale=not args.no_attention_scale,
-        )
-        rows, cols = layout.grid_for_pixels(args.width, args.height)
-        mu = {"base": BASE_MU[args.model], "linear": linear_mu(rows * cols)}.get(args.mu)
-        mu = float(args.mu) if mu is None else mu
-        result = plan(layout, args.width, args.height, simple_schedule(args.steps, mu), settings)
+        result = _plan(args)
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"{PROG} plan: error: {error}", file=sys.stderr)
         return 2
-    print(f"time shift mu = {mu:.4g} (simple scheduler, {args.steps} steps)")
     print(result.table())
     if str(args.chart) != "-":
         from .chart import render_png
 
-        args.chart.write_bytes(render_png(result))
+        try:
+            args.chart.write_bytes(render_png(result))
+        except (OSError, RuntimeError) as error:
+            print(f"{PROG} plan: error: --chart: cannot write {args.chart}: {error}", file=sys.stderr)
+            return 2
         print(f"chart written to {args.chart}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # the reader stopped early (``| head``): not an error of the plan
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 
 import numpy as np
 
@@ -29,7 +30,7 @@ def _figure(plan: Plan):
     floor = min(min(math.log2(r) for axis in per_axis for a in axis for r in a.ratio), -1.0)
     # Fixed margins: a layout engine would cost more time than all the drawing.
     figure, panels = plt.subplots(1, len(per_axis) + 1, figsize=(4.4 * (len(per_axis) + 1), 4.0))
-    figure.subplots_adjust(left=0.05, right=0.98, bottom=0.12, top=0.84, wspace=0.35)
+    figure.subplots_adjust(left=0.05, right=0.98, bottom=0.12, top=0.8, wspace=0.35)
     for panel, axis in zip(panels, per_axis):
         grid = np.array([[math.log2(r) for r in a.ratio] for a in axis]).T
         image = panel.imshow(grid, aspect="auto", origin="lower", cmap="Blues_r", vmin=floor, vmax=0.0,
@@ -47,12 +48,10 @@ def _figure(plan: Plan):
     schedule.set_title("schedule")
     schedule.legend()
     if not plan.active:
-        reason = "method off" if plan.settings.method == "none" else (
-            f"{plan.grid[0]}x{plan.grid[1]} tokens fit the base grid "
-            f"{int(plan.layout.base_grid[0])}x{int(plan.layout.base_grid[1])}: plain RoPE, bitwise")
-        figure.text(0.5, 0.5, f"DyPE inactive\n{reason}", ha="center", va="center", fontsize=16, color="#b00020",
+        reason = textwrap.fill(f"DyPE {plan.inactive_reason()}", 40)
+        figure.text(0.5, 0.5, reason, ha="center", va="center", fontsize=16, color="#b00020",
                     bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#b00020"})
-    figure.suptitle(plan.summary(), fontsize=9)
+    figure.suptitle(textwrap.fill(plan.summary(), 190), fontsize=9)
     return plt, figure
 
 

@@ -125,5 +125,3 @@ FLUX2 = RotaryLayout(
     name="Flux.2", axes_dim=(32, 32, 32, 32), theta=2000.0, row_axis=1, col_axis=2,
     base_grid=(64.0, 64.0), latent_downscale=16, patch=1,
 )
-#: Layouts by the name the command line and the nodes use.
-PRESETS: dict[str, RotaryLayout] = {"flux": FLUX1, "flux2": FLUX2, "chroma": replace(FLUX1, name="Chroma")}

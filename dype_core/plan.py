@@ -15,6 +15,8 @@ from .settings import DyPESettings
 
 #: Relative tolerance below which a frequency counts as unchanged.
 CHANGED = 1e-9
+#: The plan table's band columns, in the order ``AxisStep.bands`` counts them.
+BANDS = ("untouched", "interp", "blended", "extrap")
 #: A schedule whose last model call is still at ``t >= DEGENERATE_T`` never lets ``k(t)`` relax
 #: (it keeps ``t ** lambda_t`` of its first value to the end): a time shift that high is degenerate.
 DEGENERATE_T = 0.99
@@ -47,27 +49,30 @@ class AxisStep:
         """Pairs whose frequency differs from plain RoPE (interpolated or blended)."""
         return sum(abs(r - 1.0) > CHANGED for r in self.ratio)
 
-    def bands(self) -> dict[str, int]:
-        """Pairs per band: untouched, interpolated (``w' <= w / s``), blended, and extrapolated.
+    @property
+    def extrapolated(self) -> int:
+        """Pairs that made less than one full turn across the base length ``L`` but complete one across
+        the image's ``N`` tokens, at their effective frequency: ``w_i L / 2 pi < 1 <= w'_i N / 2 pi``.
 
-        A pair is extrapolated when across the image it turns further than it did across the
-        base length, where it made less than one turn: those phases were never seen in
-        training. Untouched high-frequency pairs turned fully in training and are not.
+        Such a pair meets phases it never saw in training, and positions a whole turn apart look alike
+        to it (the repetition RIFLEx names). Pairs that turned fully in training saw every phase and
+        are not extrapolated, however many more turns they make across the image.
         """
-        untouched = len(self.ratio) - self.changed
-        interpolated = sum(abs(r - 1.0) > CHANGED and r * self.scale <= 1.0 + CHANGED for r in self.ratio)
-        extrapolated = 0
+        count = 0
         for w_new, r in zip(self.omega, self.ratio):
             if w_new == 0.0:  # compressed to a standstill: it turns nowhere
                 continue
-            trained = (w_new / r) * self.base_len / (2 * math.pi)
-            extrapolated += w_new * self.tokens / (2 * math.pi) > max(trained, 1.0) * (1.0 + CHANGED)
-        return {
-            "untouched": untouched,
-            "interpolated": interpolated,
-            "blended": len(self.ratio) - untouched - interpolated,
-            "extrapolated": extrapolated,
-        }
+            trained_turns = (w_new / r) * self.base_len / (2 * math.pi)
+            count += trained_turns < 1.0 and w_new * self.tokens / (2 * math.pi) >= 1.0 + CHANGED
+        return count
+
+    def bands(self) -> dict[str, int]:
+        """Pairs per band, in ``BANDS`` order: untouched (plain RoPE), interpolated (compressed by the
+        full scale, ``w'_i <= w_i / s``), blended (compressed less than that) and, counted across the
+        other three, extrapolated (``extrapolated``)."""
+        interpolated = sum(abs(r - 1.0) > CHANGED and r * self.scale <= 1.0 + CHANGED for r in self.ratio)
+        counts = (len(self.ratio) - self.changed, interpolated, self.changed - interpolated, self.extrapolated)
+        return dict(zip(BANDS, counts))
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,11 @@ class Step:
 
 @dataclass(frozen=True)
 class Plan:
-    """DyPE's plan for one image size and sigma schedule."""
+    """DyPE's plan for one image size and sigma schedule.
+
+    ``time_shift`` names how the schedule's shift was chosen (the node's policy: ``model``, ``base``,
+    ``linear`` or ``custom``) and ``mu`` is that shift (``None``: a sampling without one).
+    """
 
     layout: RotaryLayout
     settings: DyPESettings
@@ -96,78 +105,122 @@ class Plan:
     steps: tuple[Step, ...]
     frames: int = 1
     time_scale: float = 1.0
+    time_shift: str = "model"
+    mu: float | None = None
+
+    def _axes(self, step: Step) -> tuple[AxisStep, ...]:
+        return (*step.axes, *(() if step.time is None else (step.time,)))
 
     @property
     def active(self) -> bool:
-        """Whether any axis is above its base (and a method is chosen)."""
-        return self.settings.method != "none" and max(*self.scales, self.time_scale) > 1.0
+        """Whether DyPE changes the model's tables: some pair's frequency or some axis's attention scale
+        differs from plain RoPE at some step. Otherwise the run is the host's own, bitwise."""
+        return any(a.changed or a.attention_scale != 1.0 for step in self.steps for a in self._axes(step))
+
+    @property
+    def time_active(self) -> bool:
+        """Whether some time pair of a video differs from plain RoPE at some step."""
+        return any(step.time is not None and step.time.changed for step in self.steps)
 
     def time_axis(self) -> str:
-        """``T frames (trained T0): time x s, method`` for a video model; empty for an image model."""
+        """``T latent frames (trained T0): time x s, method``, or why time is untouched, for a video model;
+        empty for an image model."""
         if self.layout.base_frames is None:
             return ""
         head = f"{self.frames} latent frames (trained {self.layout.base_frames:g})"
-        if self.time_scale <= 1.0 or self.settings.for_time() is None:
-            return f"{head}: time untouched"
-        return f"{head}: time x{self.time_scale:.3g}, {self.settings.time_label}"
+        if self.time_active:
+            return f"{head}: time x{self.time_scale:.3g}, {self.settings.time_label}"
+        if self.time_scale <= 1.0:
+            why = "at or below the trained length"
+        elif self.settings.for_time() is None:
+            why = "method off" if self.settings.method == "none" else "time_axis off"
+        else:
+            why = f"x{self.time_scale:.3g}, but {self.settings.time_label} changes no time pair at this length"
+        return f"{head}: time untouched ({why})"
 
     @property
     def degenerate(self) -> bool:
         """Whether DyPE acts but its correction cannot relax: the last model call is still at
-        ``t >= DEGENERATE_T`` (a time shift so high that every sigma stays near 1)."""
+        ``t >= DEGENERATE_T`` (every sigma near pure noise)."""
         return self.active and bool(self.settings.dynamic) and self.steps[-1].t >= DEGENERATE_T
 
+    def degenerate_cause(self) -> str:
+        """Why the schedule is degenerate and what to do about it (empty when it is not)."""
+        if not self.degenerate:
+            return ""
+        last = self.steps[-1]
+        if len(self.steps) == 1:
+            return (f"degenerate schedule: one step, whose only model call is at sigma {last.sigma:.4g}, so k(t) "
+                    "never relaxes; use more steps")
+        head = f"degenerate schedule: sigma is still {last.sigma:.4g} at the last step, so k(t) cannot relax"
+        if self.time_shift in ("linear", "custom"):
+            return f"{head} (the {self.time_shift} time shift, {self.shift_text()}, is too high; use time_shift model)"
+        return (f"{head} (the model's own sampling shift, {self.shift_text()}, is too high; lower it where it is "
+                "set, such as a ModelSampling node upstream, or use time_shift base)")
+
+    def shift_text(self) -> str:
+        """The time shift in words: ``mu 1.15 (model)``."""
+        return "the model's own sampling (no shift)" if self.mu is None else f"mu {self.mu:.4g} ({self.time_shift})"
+
     def size(self) -> str:
-        """``W x H px -> W x H tokens (base W x H)``, and the padded size where the token grid
-        covers more than the image."""
+        """``W x H px -> W x H tokens (base W x H)``, and what the host does to a size that is not whole
+        latent pixels (the latent crops it) or whole tokens (the model pads the latent)."""
         rows, cols = self.grid
-        px = self.layout.px_per_token
-        base_rows, base_cols = (int(v) for v in self.layout.base_grid)
-        text = f"{self.width}x{self.height} px -> {cols}x{rows} tokens (base {base_cols}x{base_rows})"
-        if (cols * px, rows * px) != (self.width, self.height):
-            text += f", padded to {cols * px}x{rows * px} px"
-        return text
+        layout = self.layout
+        base_rows, base_cols = (int(v) for v in layout.base_grid)
+        notes = [f"base {base_cols}x{base_rows}"]
+        down = layout.latent_downscale
+        latent_w, latent_h = self.width // down, self.height // down
+        if (latent_w * down, latent_h * down) != (self.width, self.height):
+            notes.append(f"the latent holds {latent_w * down}x{latent_h * down} px, cropped to whole latent "
+                         f"pixels of {down} px")
+        if (cols * layout.patch, rows * layout.patch) != (latent_w, latent_h):
+            notes.append(f"the model pads the latent to {cols * layout.px_per_token}x{rows * layout.px_per_token} px, "
+                         f"whole tokens of {layout.px_per_token} px")
+        return f"{self.width}x{self.height} px -> {cols}x{rows} tokens ({'; '.join(notes)})"
+
+    def inactive_reason(self) -> str:
+        """Why DyPE leaves the tables plain (for a plan that is not ``active``)."""
+        if self.settings.method == "none":
+            return "inactive (method off)"
+        # Any spatial scale above 1 changes some pair, so only time can be above its base here.
+        time = ", time untouched" if self.time_scale > 1.0 else ""
+        return f"inactive, at or below the base resolution{time} (plain RoPE, bitwise)"
 
     def summary(self) -> str:
-        """One line: size, grid, scale per axis, method, and whether DyPE acts."""
+        """One line: size, grid, scale per axis, method, whether DyPE acts, and the time shift."""
         time_axis = self.time_axis()
         video = f", {time_axis}" if time_axis else ""
         head = (
             f"{self.layout.name} {self.size()}, scale width {self.scales[1]:.3g} height {self.scales[0]:.3g}"
             f"{video}, {self.settings.label}"
         )
-        if self.settings.method == "none":
-            return f"{head}: inactive (method off)"
+        shift = f"; time shift {self.shift_text()}"
         if not self.active:
-            return f"{head}: inactive, at or below the base resolution (plain RoPE, bitwise)"
+            return f"{head}: {self.inactive_reason()}{shift}"
         first, last = self.steps[0], self.steps[-1]
         line = (
             f"{head}, {len(self.steps)} steps: k(t) {first.kappa:.3g} -> {last.kappa:.3g}, "
-            f"attention x{max(a.attention_scale for a in first.axes):.4g}"
+            f"attention x{max(a.attention_scale for a in first.axes):.4g}{shift}"
         )
-        if self.degenerate:
-            line += (
-                f"; degenerate schedule: sigma is still {last.sigma:.4g} at the last step, so k(t) cannot relax "
-                "(the time shift is too high for this size; use time_shift model or base)"
-            )
-        return line
+        return f"{line}; {self.degenerate_cause()}" if self.degenerate else line
 
     def table(self) -> str:
-        """The per-step table as fixed-width text."""
-        names = [a.name for a in self.steps[0].axes] if self.steps else []
+        """The per-step table as fixed-width text: per axis, pairs per band (``BANDS``) and the shortest
+        and longest effective wavelength."""
+        names = [a.name for a in self._axes(self.steps[0])] if self.steps else []
+        bands = "/".join(BANDS)
         header = f"{'step':>4} {'sigma':>7} {'t':>6} {'k(t)':>6}"
-        if self.steps and self.steps[0].time is not None:
-            names.append("time")
         for name in names:
-            header += f" | {name + ': keep/blend/interp/extrap':<31} {'wavelengths (tokens)':<20}"
-        lines = [self.summary(), header]
+            header += f" | {name + ': ' + bands:<38} {'wavelengths (tokens)':<20}"
+        lines = [self.summary(), header.rstrip()]
         for step in self.steps:
             line = f"{step.index:>4} {step.sigma:>7.4f} {step.t:>6.4f} {step.kappa:>6.4f}"
-            for axis in (*step.axes, *(() if step.time is None else (step.time,))):
-                bands = "/".join(str(n) for n in axis.bands().values())
+            for axis in self._axes(step):
+                counts = "/".join(str(n) for n in axis.bands().values())
                 lo, hi = axis.wavelengths
-                line += f" | {bands:<31} {lo:.3g} .. {hi:<12.4g}"
-            lines.append(line)
+                line += f" | {counts:<38} {lo:.3g} .. {hi:<12.4g}"
+            lines.append(line.rstrip())
         return "\n".join(lines)
 
 
@@ -191,12 +244,15 @@ def plan(
     settings: DyPESettings | None = None,
     time: Callable[[float], float] = sigma_to_t,
     frames: int = 1,
+    time_shift: str = "model",
+    mu: float | None = None,
 ) -> Plan:
     """The plan for a ``width x height`` image (``frames`` latent frames of a video) sampled with
     ``sigmas`` (ending with the last one).
 
     One step per model call at ``sigmas[:-1]``, as the host's samplers do; ``time`` maps a
-    sigma to diffusion time (``sigma_to_t`` for flow models with ``sigma_max = 1``).
+    sigma to diffusion time (``sigma_to_t`` for flow models with ``sigma_max = 1``). ``time_shift``
+    and ``mu`` say how the schedule was shifted, for the summary.
     """
     settings = settings or DyPESettings()
     if width <= 0 or height <= 0:
@@ -224,5 +280,5 @@ def plan(
     return Plan(
         layout=layout, settings=settings, width=width, height=height, grid=(rows, cols),
         scales=(scales[layout.row_axis], scales[layout.col_axis]), steps=tuple(steps), frames=frames,
-        time_scale=time_scale,
+        time_scale=time_scale, time_shift=time_shift, mu=mu,
     )

@@ -31,8 +31,26 @@ def linear_mu(image_tokens: float, base_tokens: float = 4096.0, base_mu: float =
     return base_mu + (y1 - y0) * (image_tokens - base_tokens) / (x1 - x0)
 
 
-def simple_schedule(steps: int, mu: float) -> list[float]:
-    """The sigmas of ComfyUI's ``simple`` scheduler on a FLUX-shifted flow model, ending with 0."""
+def simple_schedule(steps: int, mu: float, timesteps: int = 10000) -> list[float]:
+    """The sigmas of ComfyUI's ``simple`` scheduler on a shifted flow model, ending with 0.
+
+    The model's sampling tabulates ``shift(mu, k / timesteps)`` for ``k = 1 .. timesteps`` (10000 for
+    ``ModelSamplingFlux``, 1000 for a discrete flow); the scheduler takes every ``timesteps / steps``-th
+    entry from the top, rounding the stride's multiples down.
+    """
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")
-    return [flux_time_shift(mu, 1.0 - i / steps) for i in range(steps)] + [0.0]
+    stride = timesteps / steps
+    return [flux_time_shift(mu, (timesteps - int(i * stride)) / timesteps) for i in range(steps)] + [0.0]
+
+
+def edm_simple_schedule(steps: int, sigma_min: float, sigma_max: float) -> list[float]:
+    """The sigmas of ComfyUI's ``simple`` scheduler on a continuous EDM sampling (sigmas log-spaced from
+    ``sigma_min`` to ``sigma_max`` in a table of 1000), ending with 0: every ``1000 / steps``-th entry
+    from the top."""
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    low, high = math.log(sigma_min), math.log(sigma_max)
+    table = [math.exp(low + (high - low) * i / 999) for i in range(1000)]
+    stride = 1000 / steps
+    return [table[-(1 + int(i * stride))] for i in range(steps)] + [0.0]

@@ -4,14 +4,18 @@ The host may install one replacement embedder on several model clones and run th
 forwards concurrently in threads, so nothing per-call lives on a module. The
 DIFFUSION_MODEL wrapper sets ``STEP`` for the duration of one forward call; the
 CALC_COND_BATCH wrapper sets ``CONTROL_STEP`` while ControlNets run; the OUTER_SAMPLE
-wrapper sets ``RUN`` for one sampling run. A thread started elsewhere sees
-neither unless the host copies the context, and then it gets the same values.
+wrapper sets ``RUN`` for one sampling run, and the model-call wrapper records in it what each
+call received (``Seen``), from which the run's plan is reported once sampling ends. A thread
+started elsewhere sees neither unless the host copies the context, and then it gets the same
+values (and records into the same run).
 """
 
 from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+
+import torch
 
 from ..dype_core import DyPESettings, RotaryLayout, TableCache
 from .families.family import Family
@@ -41,12 +45,26 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Seen:
+    """What one model call of a sampling run received: its main image's ``frames x (rows, cols)`` tokens,
+    the ``(width, height)`` in pixels its latent decodes to, and its sigma (the largest of the call's, as a
+    0-d tensor on the call's device, read back only once the run has ended; ``None``: the call had none)."""
+
+    frames: int
+    grid: tuple[int, int]
+    pixels: tuple[int, int]
+    sigma: torch.Tensor | None
+
+
+@dataclass(frozen=True)
 class Run:
-    """One sampling run: its table cache, dropped with the run, and whether a model call above the base
-    size has yet been seen to reach DyPE's table (``verified``, empty until one has)."""
+    """One sampling run: its table cache, dropped with the run, whether a model call above the base
+    size has yet been seen to reach DyPE's table (``verified``, empty until one has), and what every
+    model call received, in call order (``calls``, at any size, at or below the base size too)."""
 
     cache: TableCache
     verified: list[bool] = field(default_factory=list, compare=False, hash=False)
+    calls: list[Seen] = field(default_factory=list, compare=False, hash=False)
 
 
 STEP: ContextVar[Step | None] = ContextVar("dype_step", default=None)

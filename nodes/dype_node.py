@@ -7,28 +7,10 @@ from typing import Any
 
 from comfy_api.latest import io
 
-from ..dype_core import DyPESettings
+from ..dype_core import menu
+from ..dype_core.menu import BASE_RESOLUTION_MAX, LAMBDA_MAX, METHODS, MU_MAX, RAMPS, SCALINGS, TIME_AXIS, TIME_SHIFTS
 from .families import supported
 from .patch import apply_dype
-from .time_shift import POLICIES
-
-#: The method menu: label -> (dype_core method, dynamic).
-METHODS = {
-    "Dy-YaRN": ("yarn", True),
-    "Dy-NTK": ("ntk", True),
-    "Dy-PI": ("pi", True),
-    "YaRN (static)": ("yarn", False),
-    "NTK (static)": ("ntk", False),
-    "PI (static)": ("pi", False),
-    "off": ("none", False),
-}
-RAMPS = ("official", "paper", "legacy")
-SCALINGS = {"per-axis": "per_axis", "isotropic": "isotropic"}
-#: The time-axis menu (video models above their trained clip length): label -> ``DyPESettings.time``.
-TIME_AXIS = {"RIFLEx": "riflex", "Dy-RIFLEx": "dy-riflex", "follow method": "follow", "off": "off"}
-#: Input ranges, one source for the schema (which ComfyUI enforces for the UI and the API alike) and
-#: for direct Python callers of ``execute``.
-LAMBDA_MAX, MU_MAX, BASE_RESOLUTION_MAX = 10.0, 20.0, 16384
 
 
 class FiniteMin(float):
@@ -47,42 +29,6 @@ class FiniteMin(float):
         return float.__gt__(self, other)
 
 
-def _in_range(name: str, value: float, high: float) -> None:
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= high:
-        raise ValueError(f"{name} must be a number from 0 to {high:g}, got {value!r}")
-
-
-def settings_from_inputs(
-    method: str, lambda_s: float, lambda_t: float, yarn_ramp: str, scaling: str, attention_scale: bool,
-    time_axis: str = "RIFLEx",
-) -> DyPESettings:
-    """The node's widget values as ``DyPESettings``; ``ValueError`` says what is allowed."""
-    if method not in METHODS:
-        raise ValueError(f"method {method!r} is not one of: {', '.join(METHODS)}")
-    if scaling not in SCALINGS:
-        raise ValueError(f"scaling {scaling!r} is not one of: {', '.join(SCALINGS)}")
-    if time_axis not in TIME_AXIS:
-        raise ValueError(f"time_axis {time_axis!r} is not one of: {', '.join(TIME_AXIS)}")
-    _in_range("lambda_s", lambda_s, LAMBDA_MAX)
-    _in_range("lambda_t", lambda_t, LAMBDA_MAX)
-    name, dynamic = METHODS[method]
-    return DyPESettings(
-        method=name, dynamic=dynamic, lambda_s=lambda_s, lambda_t=lambda_t, yarn_ramp=yarn_ramp,
-        scaling=SCALINGS[scaling], attention_scale=attention_scale, time=TIME_AXIS[time_axis],
-    )
-
-
-def check_shift(time_shift: str, mu: float, base_resolution: int) -> None:
-    """``ValueError`` unless the time shift and base resolution are ones the node allows."""
-    if time_shift not in POLICIES:
-        raise ValueError(f"time_shift {time_shift!r} is not one of: {', '.join(POLICIES)}")
-    _in_range("mu", mu, MU_MAX)
-    if isinstance(base_resolution, bool) or not isinstance(base_resolution, int) \
-            or not 0 <= base_resolution <= BASE_RESOLUTION_MAX:
-        raise ValueError(f"base_resolution must be 0 (auto) or a size up to {BASE_RESOLUTION_MAX} px, "
-                         f"got {base_resolution!r}")
-
-
 class DyPE(io.ComfyNode):
     """Patches a RoPE diffusion-transformer MODEL so that it samples far above its training resolution.
 
@@ -99,21 +45,22 @@ class DyPE(io.ComfyNode):
             display_name="DyPE (Dynamic Position Extrapolation)",
             category="model_patches/resolution",
             description=(
-                "Lets a RoPE diffusion transformer generate far above its training resolution (4K-16MP) "
-                "without repeated objects, blur or broken anatomy, at no extra sampling cost. It rescales the "
-                "model's position frequencies at every step from the sampler's noise level, following the "
-                "latent's own size, and extends video models (Wan, HunyuanVideo) past their trained clip length on the "
-                "time axis. At or below the model's native resolution and clip length it changes nothing. "
+                "Lets a RoPE diffusion transformer sample far above its training resolution (2K-16MP) in one pass, "
+                "at no extra sampling cost: DyPE (arXiv 2510.20766) rescales the model's position frequencies at "
+                "every step from the sampler's noise level, following the latent's own size, and extends video "
+                "models (Wan, HunyuanVideo) past their trained clip length on the time axis. At or below the "
+                "model's native resolution and clip length it changes nothing. "
                 f"Supported: {supported()}."
             ),
             inputs=[
                 io.Model.Input("model"),
                 io.Combo.Input(
                     "method", options=list(METHODS), default="Dy-YaRN",
-                    tooltip="How positions beyond the training size are handled. Dy-YaRN (default): sharpest "
-                    "detail and coherent layout. Dy-NTK: slightly softer. Dy-PI: coherent but blurrier. Static "
-                    "forms and 'off' are for A/B comparison: 'off' repeats objects and breaks anatomy above the "
-                    "native size.",
+                    tooltip="How positions beyond the training size are handled. Dy-YaRN (default): the DyPE "
+                    "paper's best on FLUX.1 at 2K-4K. Dy-NTK, Dy-PI: its other dynamic forms. The static forms "
+                    "compress the same at every step; in the pack's lab PI (static) kept the layout best at 2x-4x, "
+                    "so try it when objects break apart. off: plain positions, for A/B comparison (above the native "
+                    "size the layout falls apart and texture repeats).",
                 ),
                 io.Float.Input(
                     "lambda_s", default=2.0, min=FiniteMin(0.0), max=LAMBDA_MAX, step=0.05, advanced=True,
@@ -149,7 +96,7 @@ class DyPE(io.ComfyNode):
                     "contrast at large sizes. Off: softer. YaRN methods only.",
                 ),
                 io.Combo.Input(
-                    "time_shift", options=list(POLICIES), default="model",
+                    "time_shift", options=list(TIME_SHIFTS), default="model",
                     tooltip="Noise schedule shift, as FLUX's mu (a shift s is mu = ln s). model (default): keep "
                     "the model's own, including a ModelSamplingFlux / ModelSamplingSD3 / AuraFlow node upstream. "
                     "base: the family's own (FLUX.1: 1.15, the DyPE paper's). linear: mu rising linearly in "
@@ -181,8 +128,8 @@ class DyPE(io.ComfyNode):
         yarn_ramp: str = "official", base_resolution: int = 0, scaling: str = "per-axis",
         attention_scale: bool = True, time_shift: str = "model", mu: float = 1.15, time_axis: str = "RIFLEx",
     ) -> io.NodeOutput:
-        settings = settings_from_inputs(method, lambda_s, lambda_t, yarn_ramp, scaling, attention_scale, time_axis)
-        check_shift(time_shift, mu, base_resolution)
+        settings = menu.settings(method, lambda_s, lambda_t, yarn_ramp, scaling, attention_scale, time_axis)
+        menu.check_shift(time_shift, mu, base_resolution)
         node_id = cls.hidden.unique_id if cls.hidden is not None else None
         return io.NodeOutput(apply_dype(
             model, settings, base_resolution=base_resolution, time_shift_policy=time_shift, mu=mu, node_id=node_id,

@@ -8,29 +8,33 @@
 - for families with ControlNets, a ``CALC_COND_BATCH`` wrapper that does the same for them
   (``controlnet.py``);
 - an ``OUTER_SAMPLE`` wrapper that scopes a table cache to the sampling run, gives the run's
-  FLUX ControlNets DyPE, re-shifts the schedule for the ``linear`` policy, and reports the
-  run's plan once (log and readout).
+  FLUX ControlNets DyPE, re-shifts the schedule for the ``linear`` policy before sampling, and
+  once sampling has ended reports the plan of what the run's model calls received (log and
+  readout): their size and their sigmas, not the noise latent's size and the sampler's schedule,
+  which context windows, area conditioning, caches and custom samplers may not follow.
 
 Nothing on the shared model or its modules is changed; the model handed in is only cloned.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from ..dype_core import DyPESettings, Plan, RotaryLayout, TableCache, plan
+from ..dype_core.menu import TIME_SHIFTS
 from . import time_shift
-from .context import CONTROL_STEP, RUN, STEP, Run, Step
+from .context import CONTROL_STEP, RUN, STEP, Run, Seen, Step
 from .controlnet import patch_run_controls
 from .embedder import DyPEComponentTable, DyPEEmbedder, DyPEGridEmbedder, host_embedder
 from .families import Call, Family, class_name, detect
 from .families.family import last
 from .host import comfyui_version
-from .readout import report
+from .readout import report, report_no_calls
 from .tokens import LayoutMismatch, Locator
 
 
@@ -61,7 +65,8 @@ class Patch:
 
     ``pinned`` is the ``model_sampling`` object DyPE installed for ``base`` and ``custom`` (``None``
     otherwise) and ``replaced`` the object patch it took the place of (``None``: the model's own), so
-    that DyPE applied again can undo it.
+    that DyPE applied again can undo it. ``own_mu`` is the checkpoint's own default shift, which
+    ``base`` pins and ``linear`` starts from (``None``: its sampling has no shift).
     """
 
     family: Family
@@ -71,6 +76,7 @@ class Patch:
     node_id: str | None = None
     pinned: Any = None
     replaced: Any = None
+    own_mu: float | None = None
 
     def geometry(self, latent: torch.Tensor) -> tuple[int, tuple[int, int]]:
         """``(frames, (rows, cols))`` of the main image for a latent."""
@@ -80,11 +86,11 @@ class Patch:
         """``(width, height)`` in pixels of the image a latent decodes to."""
         return latent.shape[-1] * self.layout.latent_downscale, latent.shape[-2] * self.layout.latent_downscale
 
-    def run_plan(
-        self, size: tuple[int, int], sigmas: torch.Tensor, sampling: Any, frames: int = 1
-    ) -> tuple[torch.Tensor, Plan, float | None]:
-        """The run's sigmas (re-shifted for ``linear``), its plan and its ``mu``, for an image of
-        ``size = (width, height)`` px (``frames`` latent frames of a video) sampled with ``sampling``.
+    def run_shift(
+        self, size: tuple[int, int], sigmas: torch.Tensor, sampling: Any
+    ) -> tuple[torch.Tensor, float | None]:
+        """The run's sigmas (re-shifted for ``linear``) and its ``mu``, for an image of ``size = (width,
+        height)`` px sampled with ``sampling``.
 
         A policy that sets the shift needs a shifted flow schedule: checked here too, against
         the sampling the run actually uses (a sampling node after DyPE may have replaced it).
@@ -93,11 +99,59 @@ class Patch:
         if self.time_shift != "model":
             time_shift.require_shift_sampling(sampling, self.time_shift)
         rows, cols = self.layout.grid_for_pixels(width, height)
-        mu = time_shift.run_mu(self.time_shift, sampling, rows * cols, self.family, self.layout.px_per_token)
+        native_tokens = math.prod(self.family.native) / self.layout.px_per_token**2
+        mu = time_shift.run_mu(self.time_shift, sampling, rows * cols, native_tokens, self.own_mu)
         if self.time_shift == "linear":
             sigmas = time_shift.reshift(sigmas, time_shift.sampling_mu(sampling), mu)
+        return sigmas, mu
+
+    def run_plan(
+        self, size: tuple[int, int], sigmas: torch.Tensor, sampling: Any, frames: int = 1
+    ) -> tuple[torch.Tensor, Plan, float | None]:
+        """The run's sigmas (``run_shift``), its plan and its ``mu``, for an image of ``size = (width,
+        height)`` px (``frames`` latent frames of a video) sampled with ``sampling``: what DyPE would do
+        if every model call saw that image at the schedule's sigmas (the DyPE Plan node's view)."""
+        width, height = size
+        sigmas, mu = self.run_shift(size, sigmas, sampling)
         schedule = sigmas.detach().float().cpu()
-        return sigmas, plan(self.layout, width, height, schedule, self.settings, self.family.time, frames), mu
+        result = plan(self.layout, width, height, schedule, self.settings, self.family.time, frames,
+                      time_shift=self.time_shift, mu=mu)
+        return sigmas, result, mu
+
+    def seen_plan(
+        self, calls: Sequence[Seen], schedule: torch.Tensor, mu: float | None
+    ) -> tuple[Plan, list[tuple[int, int, int]]] | None:
+        """The plan of what a run's model ``calls`` received, and the ``(frames, rows, cols)`` sizes they saw
+        (the plan's first); ``None`` without calls. ``schedule`` is the run's sigmas and ``mu`` its shift.
+
+        The plan is that of the largest size the calls saw: the one DyPE scales most, then the one with
+        the most tokens, then the first seen. Its steps are the sigmas the calls at that size received, in
+        call order, one per distinct sigma: calls in a row at one sigma (cond and uncond, context windows
+        or areas of one evaluation, a second-order sampler's two evaluations at one sigma) are one step,
+        or as many as the schedule itself repeats that sigma (a shift so high that several steps share
+        one float). The plan ends with the schedule's last sigma. Calls that came without a sigma (only
+        possible at or below the base size) count for their size only; if none at that size had one, the
+        steps are the schedule's. The sigmas come back from the device here, in one transfer.
+        """
+        if not calls:
+            return None
+        sizes: dict[tuple[int, int, int], Seen] = {}
+        for seen in calls:
+            sizes.setdefault((seen.frames, *seen.grid), seen)
+
+        def weight(size: tuple[int, int, int]) -> tuple[float, int]:
+            frames, rows, cols = size
+            return max(self.scales(frames, (rows, cols))), frames * rows * cols
+
+        chosen = max(sizes, key=weight)  # the first of equals: the first seen
+        received = [seen.sigma for seen in calls if (seen.frames, *seen.grid) == chosen and seen.sigma is not None]
+        values = _floats([*received, schedule])
+        received_values, scheduled = values[:len(received)], values[len(received):]
+        steps = _steps(received_values, scheduled[:-1]) if received else scheduled[:-1] or scheduled[:1]
+        width, height = sizes[chosen].pixels
+        result = plan(self.layout, width, height, [*steps, scheduled[-1]], self.settings, self.family.time,
+                      chosen[0], time_shift=self.time_shift, mu=mu)
+        return result, [chosen, *(size for size in sizes if size != chosen)]
 
     def step(self, call: Call, sigmas: Any, locate: Callable[[Call], Locator], exact_ids: bool) -> Step | None:
         """The ``Step`` of ``call`` at ``sigmas``, its image tokens found by ``locate``; ``None`` (and
@@ -130,6 +184,46 @@ class Patch:
         return self.layout.axis_scales(*grid, self.settings.scaling, frames)
 
 
+def _floats(tensors: Sequence[torch.Tensor]) -> list[float]:
+    """The values of ``tensors``, flattened in order, read back from their device in one transfer."""
+    device = tensors[0].device
+    return torch.cat([t.detach().to(device, torch.float32).flatten() for t in tensors]).tolist()
+
+
+def _runs(values: Sequence[float]) -> list[tuple[float, int]]:
+    """``values`` as ``(value, times in a row)``."""
+    runs: list[tuple[float, int]] = []
+    for value in values:
+        if runs and runs[-1][0] == value:
+            runs[-1] = (value, runs[-1][1] + 1)
+        else:
+            runs.append((value, 1))
+    return runs
+
+
+def _steps(received: Sequence[float], scheduled: Sequence[float]) -> list[float]:
+    """One step per distinct sigma the calls received in a row, or as many as the schedule's steps
+    (``scheduled``) hold it in a row, if fewer than the calls."""
+    repeats: dict[float, int] = {}
+    for value, count in _runs(scheduled):
+        repeats[value] = max(repeats.get(value, 0), count)
+    return [value for value, count in _runs(received) for _ in range(max(1, min(count, repeats.get(value, 0))))]
+
+
+def _sigma(sigmas: Any) -> torch.Tensor | None:
+    """The largest of a call's sigmas as a 0-d tensor on its device (no read back), ``None`` without one."""
+    return None if sigmas is None else torch.as_tensor(sigmas).detach().amax()
+
+
+@torch.compiler.disable
+def _record(frames: int, grid: tuple[int, int], pixels: tuple[int, int], sigmas: Any) -> None:
+    """Record a model call in the sampling run, if there is one. Not traced by ``torch.compile`` (a compiled
+    model runs its wrappers in its graph): a list that grows each call would make it recompile every call."""
+    run = RUN.get()
+    if run is not None:
+        run.calls.append(Seen(frames=frames, grid=grid, pixels=pixels, sigma=_sigma(sigmas)))
+
+
 def _within(context: Any, step: Step | None, call: Any, *args: Any, **kwargs: Any) -> Any:
     """``call(*args, **kwargs)`` with ``context`` set to ``step`` (left alone when ``None``)."""
     if step is None:
@@ -143,15 +237,16 @@ def _within(context: Any, step: Step | None, call: Any, *args: Any, **kwargs: An
 
 @dataclass(frozen=True)
 class ModelCallWrapper:
-    """Sets ``STEP`` for one model call above the base resolution; below it, does nothing.
+    """Sets ``STEP`` for one model call above the base resolution; below it, changes nothing.
 
     Installed as the family's hook (``DIFFUSION_MODEL`` or ``APPLY_MODEL``), where the
-    sigma and the latent of the call are at hand. It also guards against a host whose model
-    no longer matches the family: an embedder call that does not hold the main image where the
-    family says, or a run whose first call above the base size never asks DyPE's replacement
-    for the main image's table (the model builds its table elsewhere now), stops the run with
-    ``HostMismatch``. Later calls may be skipped by step caches, so only the first is required
-    to reach the table.
+    sigma and the latent of the call are at hand. Every call, at any size, is recorded in the
+    sampling run (``Run.calls``): its latent's size and its sigma, read back after the run. It
+    also guards against a host whose model no longer matches the family: an embedder call that
+    does not hold the main image where the family says, or a run whose first call above the base
+    size never asks DyPE's replacement for the main image's table (the model builds its table
+    elsewhere now), stops the run with ``HostMismatch``. Later calls may be skipped by step
+    caches, so only the first is required to reach the table.
     """
 
     patch: Patch
@@ -164,6 +259,7 @@ class ModelCallWrapper:
         call = Call(model=model, args=args, kwargs=kwargs, hook=family.hook, frames=frames, grid=grid)
         sigmas = family.hook.sigmas(args, kwargs)
         step = self.patch.step(call, sigmas, family.image, family.exact_ids)
+        _record(frames, grid, self.patch.pixels(latent), sigmas)
         try:
             out = _within(STEP, step, executor, *args, **kwargs)
         except LayoutMismatch as error:
@@ -199,7 +295,15 @@ class ControlStepWrapper:
 
 @dataclass(frozen=True)
 class OuterSampleWrapper:
-    """Scopes a table cache to one sampling run, applies the ``linear`` shift, reports the plan."""
+    """Scopes a table cache and a record of the model calls to one sampling run, applies the ``linear``
+    shift before sampling, and reports the plan of what the model calls received once sampling ends.
+
+    The report is made only when sampling returns: a run that raises (stopped by the user, out of
+    memory, a ``HostMismatch``) reports nothing, since its plan would claim steps that never ran. A run
+    whose model calls all were skipped (a cache, a wrapper) logs that it has nothing to report and sends
+    no readout. The ``linear`` policy's ``mu`` is the one the schedule was re-shifted with, from the
+    noise latent's size, before any call.
+    """
 
     patch: Patch
 
@@ -209,14 +313,20 @@ class OuterSampleWrapper:
         guider = executor.class_obj
         patch_run_controls(guider.conds)
         sampling = guider.model_patcher.get_model_object("model_sampling")
-        if sigmas.numel() >= 2:
-            sigmas, run, mu = patch.run_plan(patch.pixels(noise), sigmas, sampling, patch.geometry(noise)[0])
-            report(run, patch.node_id, mu, patch.time_shift)
-        token = RUN.set(Run(cache=TableCache()))
+        sigmas, mu = patch.run_shift(patch.pixels(noise), sigmas, sampling)
+        run = Run(cache=TableCache())
+        token = RUN.set(run)
         try:
-            return executor(noise, latent_image, sampler, sigmas, *args, **kwargs)
+            out = executor(noise, latent_image, sampler, sigmas, *args, **kwargs)
         finally:
             RUN.reset(token)
+        seen = patch.seen_plan(run.calls, sigmas, mu) if sigmas.numel() else None
+        if seen is None:
+            report_no_calls(patch.layout.name)
+        else:
+            result, sizes = seen
+            report(result, patch.node_id, sizes=sizes)
+        return out
 
 
 def apply_dype(
@@ -231,13 +341,13 @@ def apply_dype(
     """A clone of ``model`` (a ComfyUI ``ModelPatcher``) that samples with DyPE.
 
     ``base_resolution`` in pixels overrides the family's training resolution (0: the
-    family's). ``time_shift_policy`` is one of ``time_shift.POLICIES``; ``mu`` is used by
+    family's). ``time_shift_policy`` is one of ``TIME_SHIFTS``; ``mu`` is used by
     ``custom``. ``node_id`` is the graph node to show the run's readout on. Raises
     ``ValueError`` (``UnsupportedModel``) with what is wrong and allowed.
     """
-    if time_shift_policy not in time_shift.POLICIES:
+    if time_shift_policy not in TIME_SHIFTS:
         raise ValueError(
-            f"unknown time_shift {time_shift_policy!r}; choose one of {', '.join(time_shift.POLICIES)}"
+            f"unknown time_shift {time_shift_policy!r}; choose one of {', '.join(TIME_SHIFTS)}"
         )
     if base_resolution < 0:
         raise ValueError(f"base_resolution must be 0 (the model's own) or a size in pixels, got {base_resolution}")
@@ -253,14 +363,15 @@ def apply_dype(
         time_shift.require_shift_sampling(sampling, time_shift_policy)
     patched.add_object_patch(family.embedder, REPLACEMENTS[family.source](original))
     pinned = replaced = None
+    own_mu = time_shift.own_mu(model)
     if time_shift_policy in ("base", "custom"):
-        fixed = family.base_mu if time_shift_policy == "base" else mu
+        fixed = own_mu if time_shift_policy == "base" else mu
         pinned = time_shift.pinned_sampling(sampling, model.model.model_config, fixed)
         replaced = patched.object_patches.get("model_sampling")
         patched.add_object_patch("model_sampling", pinned)
 
     patch = Patch(family=family, layout=layout, settings=settings, time_shift=time_shift_policy, node_id=node_id,
-                  pinned=pinned, replaced=replaced)
+                  pinned=pinned, replaced=replaced, own_mu=own_mu)
     wrappers = {OUTER_SAMPLE: OuterSampleWrapper(patch), family.hook.kind: ModelCallWrapper(patch)}
     if family.controlnets:
         wrappers[CALC_COND_BATCH] = ControlStepWrapper(patch)
@@ -301,4 +412,5 @@ def patch_of(model: Any) -> Patch:
     if installed:
         return installed[-1].patch
     family, layout = _detect(model)
-    return Patch(family=family, layout=layout, settings=DyPESettings(), time_shift="model")
+    return Patch(family=family, layout=layout, settings=DyPESettings(), time_shift="model",
+                 own_mu=time_shift.own_mu(model))

@@ -10,7 +10,6 @@ from comfy_api.latest import io
 
 from ..dype_core.chart import render_rgb
 from .patch import patch_of
-from .time_shift import describe
 
 
 def _size(patch: Any, latent: dict | None, width: int, height: int) -> tuple[int, int]:
@@ -81,6 +80,6 @@ class DyPEPlan(io.ComfyNode):
                 f"DyPE Plan: the sigmas hold {sigmas.numel()} value(s); a schedule needs at least two (steps + 1)"
             )
         _, result, mu = patch.run_plan(size, sigmas.flatten(), sampling, frames)
-        table = f"time shift: {describe(mu, patch.time_shift)}\n{result.table()}"
+        table = result.table()
         chart = torch.from_numpy(render_rgb(result)).float().div(255.0).unsqueeze(0)
         return io.NodeOutput(chart, table)

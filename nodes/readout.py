@@ -1,16 +1,18 @@
 """What a sampling run of a DyPE-patched model reports: one log line and one small message.
 
-The message goes to the browser tab that queued the prompt (``web/dype.js`` shows it on the
-DyPE node). Headless runs (no server, or an API prompt without a client id) send nothing.
+Both come from the plan of what the run's model calls received (``Patch.seen_plan``), made once
+sampling has ended. The message goes to the browser tab that queued the prompt (``web/dype.js``
+shows it on the DyPE node). Headless runs (no server, or an API prompt without a client id) send
+nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from ..dype_core import Plan
-from .time_shift import describe
 
 log = logging.getLogger("DyPE")
 
@@ -18,10 +20,38 @@ log = logging.getLogger("DyPE")
 EVENT = "dype.readout"
 
 
-def readout(plan: Plan, node_id: str | None, mu: float | None, time_shift: str) -> dict[str, Any]:
-    """A plan as a small JSON-able dict: the readout's text and its chart's data."""
+#: Sizes named in full in the summary when the model calls saw several; the rest are counted.
+NAMED_SIZES = 3
+
+
+def sizes_text(plan: Plan, sizes: Sequence[Sequence[int]]) -> str:
+    """``; model calls at 2 sizes: 64x64 and 32x32 tokens`` (width x height) when the model calls saw more
+    than one ``(frames, rows, cols)`` size (a video's as ``21 frames of 64x64``); empty otherwise."""
+    if len(sizes) < 2:
+        return ""
+    video = plan.layout.base_frames is not None
+    names = [f"{frames} frames of {cols}x{rows}" if video else f"{cols}x{rows}" for frames, rows, cols in sizes]
+    shown = names[:NAMED_SIZES]
+    listed = f"{', '.join(shown[:-1])} and {shown[-1]}" if len(names) <= NAMED_SIZES else \
+        f"{', '.join(shown)} and {len(names) - NAMED_SIZES} more"
+    return f"; model calls at {len(names)} sizes: {listed} tokens"
+
+
+def summary(plan: Plan, sizes: Sequence[Sequence[int]] = ()) -> str:
+    """The plan's one line, and the model calls' sizes when they saw several."""
+    return plan.summary() + sizes_text(plan, sizes)
+
+
+def readout(plan: Plan, node_id: str | None, sizes: Sequence[Sequence[int]] = ()) -> dict[str, Any]:
+    """A plan as a small JSON-able dict: the readout's text and its chart's data. ``sizes`` are the
+    ``(frames, rows, cols)`` sizes the run's model calls saw, the plan's first (empty: the plan's only).
+
+    ``active`` and ``time_active`` say whether some table entry really changes (spatial or time);
+    ``time_method`` is ``off`` when the time axis is kept plain whatever its length (time_axis or method
+    off); ``degenerate_cause`` is the plan's own cause and advice (empty when not degenerate)."""
     axes = range(len(plan.steps[0].axes)) if plan.steps else ()
     changed = [[step.axes[a].changed for step in plan.steps] for a in axes]
+    seen = [[int(v) for v in size] for size in sizes] or [[plan.frames, *plan.grid]]
     return {
         "node": node_id,
         "model": plan.layout.name,
@@ -33,9 +63,10 @@ def readout(plan: Plan, node_id: str | None, mu: float | None, time_shift: str) 
         "method": plan.settings.label,
         "active": plan.active,
         "degenerate": plan.degenerate,
-        "mu": None if mu is None else round(mu, 4),
-        "time_shift": time_shift,
-        "summary": plan.summary(),
+        "degenerate_cause": plan.degenerate_cause(),
+        "mu": None if plan.mu is None else round(plan.mu, 4),
+        "time_shift": plan.time_shift,
+        "summary": summary(plan, sizes),
         "t": [round(s.t, 4) for s in plan.steps],
         "kappa": [round(s.kappa, 4) for s in plan.steps],
         "pairs": len(plan.steps[0].axes[0].ratio) if plan.steps else 0,
@@ -43,8 +74,10 @@ def readout(plan: Plan, node_id: str | None, mu: float | None, time_shift: str) 
         "frames": plan.frames,
         "base_frames": plan.layout.base_frames,
         "time_scale": round(plan.time_scale, 4),
-        "time_method": plan.settings.time_label,
+        "time_method": plan.settings.time_label if plan.settings.for_time() is not None else "off",
+        "time_active": plan.time_active,
         "time_changed": [s.time.changed for s in plan.steps if s.time is not None],
+        "sizes": seen,
     }
 
 
@@ -56,11 +89,17 @@ def _prompt_server() -> Any | None:
     return getattr(getattr(server, "PromptServer", None), "instance", None)
 
 
-def report(plan: Plan, node_id: str | None, mu: float | None, time_shift: str) -> None:
+def report(plan: Plan, node_id: str | None, sizes: Sequence[Sequence[int]] = ()) -> None:
     """Log the run's plan and send its readout to the queuing browser tab, if there is one."""
-    log.info("DyPE: %s; time shift %s", plan.summary(), describe(mu, time_shift))
+    log.info("DyPE: %s", summary(plan, sizes))
     instance = _prompt_server()
     client = getattr(instance, "client_id", None)
     if instance is None or client is None or node_id is None:
         return
-    instance.send_sync(EVENT, readout(plan, node_id, mu, time_shift), client)
+    instance.send_sync(EVENT, readout(plan, node_id, sizes), client)
+
+
+def report_no_calls(model: str) -> None:
+    """Log that a sampling run ended without a model call reaching DyPE (no readout is sent: there is no plan)."""
+    log.info("DyPE: %s: no model call reached DyPE in this sampling run (a cache or another wrapper skipped them "
+             "all, or the schedule has no step), so it has no plan to report", model)

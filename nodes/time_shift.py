@@ -3,9 +3,11 @@
 Shifted flow models sample ``sigma = s t / (1 + (s - 1) t)``: FLUX's ``ModelSamplingFlux``
 writes the shift as ``mu = log s``, the discrete-flow models (Lumina, Z-Image, HiDream, Wan,
 Hunyuan...) as ``s`` itself. Policies speak ``mu`` for both. ``model`` keeps the model's own
-sampling (a sampling node upstream included); ``base`` pins the family's own ``mu`` (1.15 on
-FLUX.1, as the DyPE paper's experiments); ``custom`` pins a given ``mu``; ``linear`` raises
-``mu`` linearly in image tokens (ComfyUI's FLUX rule, anchored at the family's base). Fixed
+sampling (a sampling node upstream included); ``base`` pins the loaded checkpoint's own default,
+as its ComfyUI model config sets it (FLUX.1 dev mu 1.15, as the DyPE paper's experiments; FLUX.1
+schnell shift 1; Wan Animate 2 shift 5), whatever a sampling node upstream set; ``custom`` pins a
+given ``mu``; ``linear`` raises ``mu`` linearly in image tokens (ComfyUI's FLUX rule, anchored at
+that default at the family's native size). Fixed
 values are an object patch of ``model_sampling``; ``linear`` depends on the latent, so the
 run's sigmas are re-shifted when sampling starts.
 """
@@ -18,8 +20,6 @@ from typing import Any
 import torch
 
 from ..dype_core import linear_mu
-
-POLICIES = ("model", "base", "linear", "custom")
 
 
 def _kind(sampling: Any) -> str | None:
@@ -39,6 +39,14 @@ def sampling_mu(sampling: Any) -> float | None:
     if kind == "discrete_flow":
         return math.log(float(sampling.shift))
     return None
+
+
+def own_mu(model: Any) -> float | None:
+    """The ``mu`` a loaded model (a ``ModelPatcher``) samples with by default: a fresh sampling object of
+    its base model's own sampling class, made from its model config, as ComfyUI makes it on loading.
+    Object patches (a sampling node upstream, an earlier DyPE) do not change it; ``None`` without a shift."""
+    base = model.model
+    return sampling_mu(type(base.model_sampling)(base.model_config))
 
 
 def require_shift_sampling(sampling: Any, policy: str) -> None:
@@ -76,16 +84,13 @@ def reshift(sigmas: torch.Tensor, from_mu: float, to_mu: float) -> torch.Tensor:
     return shifted.to(sigmas.dtype)
 
 
-def run_mu(policy: str, sampling: Any, image_tokens: int, family: Any, px_per_token: int) -> float | None:
+def run_mu(
+    policy: str, sampling: Any, image_tokens: int, native_tokens: float, default_mu: float | None
+) -> float | None:
     """The ``mu`` a run samples with under ``policy`` (``sampling`` is the model's, patched);
-    ``None`` when the model's own sampling has no shift. ``linear`` is anchored at the
-    family's own ``base_mu`` at its native size (not at a user's base resolution)."""
+    ``None`` when the model's own sampling has no shift. ``linear`` is anchored at the model's
+    own ``default_mu`` at its family's ``native_tokens`` (not at a user's base resolution)."""
     if policy == "linear":
-        height, width = family.native
-        return linear_mu(image_tokens, height * width / px_per_token**2, family.base_mu)
+        return linear_mu(image_tokens, native_tokens, default_mu)
     return sampling_mu(sampling)
 
-
-def describe(mu: float | None, policy: str) -> str:
-    """The run's time shift in words, for the log line and the plan table."""
-    return "the model's own sampling (no shift)" if mu is None else f"mu {mu:.4g} ({policy})"

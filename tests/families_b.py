@@ -272,7 +272,7 @@ SPECS = (
     Spec(name="Wan 2.2 5B", unet=dict(_WAN_UNET, in_dim=48, out_dim=48), latent_format=latent_formats.Wan22,
          channels=48, px=32, native=1280, extras=_wan(48), **_WAN),
     Spec(name="Wan Animate 2", unet=_WAN_UNET, latent_format=latent_formats.Wan21, channels=16, px=16, native=1280,
-         sized=_pose_video, family="Wan", **dict(_WAN, base=WANAnimate2, net=WanAnimate2Model)),
+         sized=_pose_video, family="Wan", **dict(_WAN, base=WANAnimate2, net=WanAnimate2Model, shift=5.0)),
     Spec(name="Kandinsky 5 Image", base=BaseModel, net=Kandinsky5Net,
          unet=dict(axes_dims=(32, 48, 48), rope_scale_factor=(1.0, 1.0, 1.0), in_text_dim=32, visual_embed_dim=64),
          latent_format=latent_formats.Flux, channels=16, embedder="diffusion_model.rope_embedder_3d",

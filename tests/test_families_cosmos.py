@@ -114,4 +114,4 @@ def test_time_shift_policies():
     assert dype(anima).get_model_object("model_sampling") is anima.get_model_object("model_sampling")
     with pytest.raises(ValueError, match="time_shift 'base' sets the flow schedule's shift.*has none"):
         dype(build("Cosmos Predict2"), time_shift="base")
-    assert math.isclose(math.exp(patch_of(anima).family.base_mu), 3.0)
+    assert math.isclose(math.exp(patch_of(anima).own_mu), 3.0)

@@ -123,6 +123,7 @@ def test_post_input_patches_rewrite_ids_before_dype_sees_them(flux):
     assert torch.equal(table, expected)
 
 
+@pytest.mark.long  # ~11 s of Dynamo tracing: make test-long
 def test_torch_compile_keeps_the_table_following_sigma_without_recompiling(flux):
     """Dynamo traces the diffusion model with its wrapper chain, as core's TorchCompileModel does."""
     import torch._dynamo

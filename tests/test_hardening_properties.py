@@ -17,12 +17,14 @@ from api_inputs import SIDES, assert_unchanged, dype_inputs, executed, plan_inpu
 from comfy.model_base import build_flux_patcher
 from comfy.samplers import SCHEDULER_NAMES
 from comfy_api.latest._standin import NodeValidationError, run_node
-from comfyui_dype.nodes.dype_node import METHODS, RAMPS, SCALINGS, TIME_AXIS, DyPE
+from comfyui_dype.dype_core.menu import METHODS, RAMPS, SCALINGS, TIME_AXIS, TIME_SHIFTS
+from comfyui_dype.nodes.dype_node import DyPE
 from comfyui_dype.nodes.plan_node import DyPEPlan
-from comfyui_dype.nodes.time_shift import POLICIES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_node_flux import sample
+
+pytestmark = pytest.mark.long  # the sweeps take ~40 s: make test-long
 
 OUTCOMES: dict[str, Counter] = {"DyPE": Counter(), "DyPEPlan": Counter()}
 SWEEP = settings(max_examples=200, deadline=None, derandomize=True, database=None,
@@ -43,8 +45,8 @@ def outcome(node: type, run) -> tuple[str, object]:
 
 
 @SWEEP
-@given(inputs=dype_inputs(METHODS, RAMPS, SCALINGS, POLICIES, TIME_AXIS), again=st.none() | dype_inputs(
-    METHODS, RAMPS, SCALINGS, POLICIES, TIME_AXIS), side=SIDES)
+@given(inputs=dype_inputs(METHODS, RAMPS, SCALINGS, TIME_SHIFTS, TIME_AXIS), again=st.none() | dype_inputs(
+    METHODS, RAMPS, SCALINGS, TIME_SHIFTS, TIME_AXIS), side=SIDES)
 def test_every_dype_input_is_refused_clearly_or_samples_finite(inputs, again, side):
     def run():
         patched = run_node(DyPE, model=FLUX, **dict(inputs))[0]
@@ -59,11 +61,11 @@ def test_every_dype_input_is_refused_clearly_or_samples_finite(inputs, again, si
     assert_unchanged(FLUX, EMBEDDER, SAMPLING)
 
 
-PATCHED = {policy: run_node(DyPE, model=FLUX, base_resolution=256, time_shift=policy)[0] for policy in POLICIES}
+PATCHED = {policy: run_node(DyPE, model=FLUX, base_resolution=256, time_shift=policy)[0] for policy in TIME_SHIFTS}
 
 
 @SWEEP
-@given(inputs=plan_inputs(SCHEDULER_NAMES), policy=st.sampled_from(POLICIES),
+@given(inputs=plan_inputs(SCHEDULER_NAMES), policy=st.sampled_from(TIME_SHIFTS),
        latent=st.none() | st.tuples(st.integers(1, 4096), st.integers(1, 4096)),
        sigmas=st.none() | st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=0, max_size=6))
 def test_every_plan_input_is_refused_clearly_or_plans_finite(inputs, policy, latent, sigmas):

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dype_core import FLUX1, FLUX2, PRESETS, DyPESettings, linear_mu, plan, simple_schedule
-from dype_core.__main__ import main
+from dype_core import FLUX1, FLUX2, MODELS, DyPESettings, linear_mu, plan, simple_schedule
 from dype_core.shift import flux_time_shift
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,7 +16,7 @@ def test_presets_hold_the_hosts_numbers():
     assert (FLUX1.axes_dim, FLUX1.theta, FLUX1.base_grid, FLUX1.px_per_token) == ((16, 56, 56), 1e4, (64, 64), 16)
     assert (FLUX2.axes_dim, FLUX2.theta, FLUX2.base_grid, FLUX2.px_per_token) == ((32,) * 4, 2000.0, (64, 64), 16)
     assert FLUX1.pairs == 64 and FLUX1.pair_slices == ((0, 8), (8, 36), (36, 64))
-    assert PRESETS["chroma"].axes_dim == FLUX1.axes_dim
+    assert MODELS["chroma"].layout.axes_dim == FLUX1.axes_dim and MODELS["flux"].layout == FLUX1
 
 
 def test_grid_follows_the_hosts_latent_and_patching():
@@ -66,7 +65,8 @@ def test_plan_at_native_size_is_inactive_with_untouched_pairs():
     assert "inactive, at or below the base resolution" in p.summary()
     for step in p.steps:
         for axis in step.axes:
-            assert axis.ratio == (1.0,) * 28 and axis.bands()["untouched"] == 28 and axis.bands()["extrapolated"] == 0
+            assert axis.ratio == (1.0,) * 28
+            assert axis.bands() == {"untouched": 28, "interp": 0, "blended": 0, "extrap": 0}
 
 
 def test_plan_above_the_base_relaxes_towards_plain_rope():
@@ -98,17 +98,74 @@ def test_plan_refuses_bad_input(width, height, sigmas, message):
         plan(FLUX1, width, height, sigmas)
 
 
-def test_command_line_prints_the_plan_and_writes_the_chart(tmp_path, capsys):
-    chart = tmp_path / "plan.png"
-    assert main(["plan", "--model", "flux", "--width", "4096", "--height", "4096", "--steps", "28",
-                 "--chart", str(chart)]) == 0
-    out = capsys.readouterr().out
-    assert "mu = 1.15" in out and "256x256 tokens" in out and len(out.splitlines()) >= 31
-    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
-    assert main(["plan", "--width", "2048", "--height", "2048", "--mu", "linear", "--chart", "-"]) == 0
-    assert "mu = 3.23" in capsys.readouterr().out
-    assert main(["plan", "--width", "2048", "--height", "2048", "--lambda-s", "-1", "--chart", "-"]) == 2
-    assert "lambda_s must be" in capsys.readouterr().err
+def _bands_by_label(table: str, axis: str) -> dict[str, int]:
+    """The first step's band counts of ``axis``, read back from a printed plan table by its header's labels."""
+    lines = table.splitlines()
+    header, first = lines[1].split(" | "), lines[2].split(" | ")
+    column = next(i for i, cell in enumerate(header) if cell.startswith(f"{axis}: "))
+    labels = header[column].split(": ")[1].split()[0].split("/")
+    return dict(zip(labels, (int(n) for n in first[column].split()[0].split("/"))))
+
+
+@pytest.mark.parametrize("settings,expected", [
+    # Static PI compresses every pair by the full scale: all 28 interpolated.
+    (DyPESettings(method="pi", dynamic=False), {"untouched": 0, "interp": 28, "blended": 0, "extrap": 0}),
+    # Static NTK keeps pair 0, compresses the last by s and those between by less: 1 / 1 / 26; pair 8 (0.73
+    # turns over 64 tokens) is compressed by 2^(-16/54) only, so it still completes a turn over 128.
+    (DyPESettings(method="ntk", dynamic=False), {"untouched": 1, "interp": 1, "blended": 26, "extrap": 1}),
+    # Plain RoPE at 2x: pairs 8 and 9 turned 0.5-1 times over 64 tokens and complete a turn over 128.
+    (DyPESettings(method="none"), {"untouched": 28, "interp": 0, "blended": 0, "extrap": 2}),
+])
+def test_the_printed_band_columns_carry_the_right_labels(settings, expected):
+    table = plan(FLUX1, 2048, 2048, simple_schedule(4, 1.15), settings).table()
+    for axis in ("rows", "cols"):
+        assert _bands_by_label(table, axis) == expected
+
+
+def test_extrapolated_counts_only_pairs_that_had_not_turned_fully_in_training():
+    """FLUX.1 axes of 28 pairs over L = 64 tokens: pair i turns 64 w_i / 2 pi = 10.19 * 1e4^(-i/28) times."""
+    turns = [64 * 1e4 ** (-i / 28) / (2 * math.pi) for i in range(28)]
+    for side, tokens in ((2048, 128), (4096, 256)):
+        axis = plan(FLUX1, side, side, [1.0, 0.0], DyPESettings(method="none")).steps[0].axes[0]
+        assert axis.extrapolated == sum(r < 1 <= r * tokens / 64 for r in turns) == (2 if side == 2048 else 4)
+    static_pi = plan(FLUX1, 4096, 4096, [1.0, 0.0], DyPESettings(method="pi", dynamic=False))
+    assert static_pi.steps[0].axes[0].extrapolated == 0
+
+
+def test_a_plan_that_changes_no_table_is_inactive_and_says_why():
+    wan = MODELS["wan"].layout
+    riflex_noop = plan(wan, 1280, 720, [1.0, 0.5, 0.0], DyPESettings(), frames=22)
+    assert riflex_noop.time_scale > 1 and not riflex_noop.active and not riflex_noop.time_active
+    assert "time untouched (x1.05, but RIFLEx changes no time pair" in riflex_noop.summary()
+    assert "inactive, at or below the base resolution, time untouched (plain RoPE, bitwise)" in riflex_noop.summary()
+    time_off = plan(wan, 1280, 720, [1.0, 0.5, 0.0], DyPESettings(time="off"), frames=41)
+    assert not time_off.active and "time untouched (time_axis off)" in time_off.summary()
+    method_off = plan(wan, 1280, 720, [1.0, 0.5, 0.0], DyPESettings(method="none"), frames=41)
+    assert "RIFLEx" not in method_off.summary() and "time untouched (method off)" in method_off.summary()
+    riflex = plan(wan, 1280, 720, [1.0, 0.5, 0.0], DyPESettings(), frames=41)
+    assert riflex.active and "time x1.95, RIFLEx" in riflex.summary()
+
+
+@pytest.mark.parametrize("sigmas,time_shift,mu,advice", [
+    ([1.0, 0.0], "model", 1.15, "one step, whose only model call is at sigma 1, so k(t) never relaxes; use more steps"),
+    ([1.0, 1.0, 0.0], "linear", 11.5, "(the linear time shift, mu 11.5 (linear), is too high; use time_shift model)"),
+    ([1.0, 1.0, 0.0], "model", 15.0, "the model's own sampling shift, mu 15 (model), is too high"),
+])
+def test_a_degenerate_schedule_gets_advice_that_fits_its_cause(sigmas, time_shift, mu, advice):
+    result = plan(FLUX1, 4096, 4096, sigmas, time_shift=time_shift, mu=mu)
+    assert result.degenerate and advice in result.summary()
+    assert "use time_shift model or base" not in result.summary()
+
+
+@pytest.mark.parametrize("width,height,note", [
+    (1030, 1030, "1030x1030 px -> 64x64 tokens (base 64x64; the latent holds 1024x1024 px, cropped to whole latent "
+                 "pixels of 8 px)"),
+    (1000, 1000, "1000x1000 px -> 63x63 tokens (base 64x64; the model pads the latent to 1008x1008 px, whole tokens "
+                 "of 16 px)"),
+    (1024, 1024, "1024x1024 px -> 64x64 tokens (base 64x64)"),
+])
+def test_the_size_says_whether_the_host_crops_or_pads(width, height, note):
+    assert plan(FLUX1, width, height, [1.0, 0.0]).size() == note
 
 
 def test_dype_core_never_imports_the_host():

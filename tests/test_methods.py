@@ -11,15 +11,16 @@ import torch
 from dype_core import METHODS, RAMPS, axis_frequencies, kappa, plain_frequencies, sigma_to_t
 from dype_core.yarn import ramp_bounds
 
-SHARED = Path(os.environ.get("DYPE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-VECTORS = SHARED / "reference" / "dype_vectors.json"
+#: Per-pair frequencies and attention scales computed independently in double precision (docs/MATH.md,
+#: "Test vectors"); ``DYPE_VECTORS`` points at another copy.
+VECTORS = Path(os.environ.get("DYPE_VECTORS", Path(__file__).resolve().parent / "reference" / "dype_vectors.json"))
 FLUX_AXIS = dict(dim=56, theta=10000.0, base_len=64.0)
 DYNAMIC = [("pi", "official"), ("ntk", "official"), ("yarn", "official"), ("yarn", "paper")]
 
 
 def _cases():
     if not VECTORS.exists():
-        pytest.skip(f"reference vectors not found at {VECTORS} (set DYPE_SHARED)", allow_module_level=False)
+        pytest.skip(f"reference vectors not found at {VECTORS} (set DYPE_VECTORS)", allow_module_level=False)
     return json.loads(VECTORS.read_text())["cases"]
 
 

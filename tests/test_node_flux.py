@@ -15,8 +15,9 @@ from comfy.sample import sample as host_sample
 from comfy_api.latest._standin import input_types, run_node
 from comfyui_dype.dype_core import FLUX1, DyPESettings, build_table, linear_mu
 from comfyui_dype.dype_core import frequencies as freqs
+from comfyui_dype.dype_core.menu import METHODS
 from comfyui_dype.nodes.context import STEP, Step
-from comfyui_dype.nodes.dype_node import METHODS, DyPE
+from comfyui_dype.nodes.dype_node import DyPE
 from comfyui_dype.nodes.embedder import DyPEEmbedder
 from comfyui_dype.nodes.families import UnsupportedModel
 from comfyui_dype.nodes.families.flux import CHROMA
@@ -309,3 +310,23 @@ def test_the_embedder_outside_a_dype_call_is_the_original(models):
     ids[0, :, 1] = torch.arange(10.0)
     assert torch.equal(embedder(ids), embedder.original(ids))
     assert embedder.theta == embedder.original.theta and list(embedder.parameters()) == []
+
+
+def test_time_shift_base_is_the_checkpoint_s_own_default_per_variant():
+    """``base`` pins what the loaded checkpoint's model config samples with, not a family constant: FLUX.1
+    schnell's config (``supported_models.FluxSchnell``) is a discrete flow of shift 1, mu 0, where dev's is
+    ``ModelSamplingFlux`` mu 1.15; a sampling node upstream does not change it."""
+    from comfy.model_base import TINY_CONFIGS, Flux, ModelConfig, ModelType
+    from comfy.model_patcher import ModelPatcher
+    from comfy.model_sampling import ModelSamplingDiscreteFlow
+
+    _, latent_format, _, unet = TINY_CONFIGS["flux"]
+    config = ModelConfig(dict(unet), latent_format(), {"multiplier": 1.0, "shift": 1.0})
+    schnell = ModelPatcher(Flux(config, model_type=ModelType.FLOW), load_device="cpu", offload_device="cpu")
+    upstream = schnell.clone()
+    upstream.add_object_patch("model_sampling", type(schnell.model.model_sampling)(
+        ModelConfig({}, latent_format(), {"multiplier": 1.0, "shift": 3.0})))
+    pinned = dype(upstream, time_shift="base").get_model_object("model_sampling")
+    assert isinstance(pinned, ModelSamplingDiscreteFlow) and pinned.shift == 1.0
+    dev = dype(models_dev := build_flux_patcher("flux"), time_shift="base").get_model_object("model_sampling")
+    assert dev.shift == 1.15 and models_dev.get_model_object("model_sampling").shift == 1.15

@@ -34,7 +34,7 @@ def test_native_size_shows_plainly_that_dype_does_nothing(flux):
     assert chart.shape[0] == 1 and chart.shape[-1] == 3 and chart.dtype == torch.float32
     assert 0.0 <= chart.min() and chart.max() <= 1.0 and chart.shape[1] >= 300
     assert "inactive, at or below the base resolution" in table and "64x64 tokens (base 64x64)" in table
-    rows = table.splitlines()[3:]
+    rows = table.splitlines()[2:]
     assert len(rows) == 28 and all("28/0/0/0" in row for row in rows)
 
 
@@ -43,8 +43,8 @@ def test_native_size_shows_plainly_that_dype_does_nothing(flux):
 def test_above_the_base_the_plan_shows_scales_and_schedule(flux, width, height, scales):
     chart, table = plan(flux, latent=latent(width, height), steps=20)
     assert scales in table and "Dy-YaRN, 20 steps" in table and "mu 1.15 (model)" in table
-    assert len(table.splitlines()) == 3 + 20
-    first, last = table.splitlines()[3], table.splitlines()[-1]
+    assert len(table.splitlines()) == 2 + 20
+    first, last = table.splitlines()[2], table.splitlines()[-1]
     assert first.split("|")[1].split()[0] != last.split("|")[1].split()[0]  # the bands move over the steps
 
 
@@ -57,13 +57,13 @@ def test_a_patched_model_shows_its_own_settings_and_time_shift(flux):
     _, table = plan(patched, latent=latent(2048, 2048), steps=8)
     assert "Dy-NTK" in table and "mu 2.5 (custom)" in table
     expected = calculate_sigmas(patched.get_model_object("model_sampling"), "simple", 8)
-    assert f"{float(expected[1]):.4f}" in table.splitlines()[4]
+    assert f"{float(expected[1]):.4f}" in table.splitlines()[3]
 
 
 def test_a_sigmas_input_overrides_steps(flux):
     sigmas = torch.tensor([1.0, 0.6, 0.2, 0.0])
     _, table = plan(flux, latent=latent(2048, 2048), sigmas=sigmas, steps=50)
-    assert len(table.splitlines()) == 3 + 3 and "0.6000" in table.splitlines()[4]
+    assert len(table.splitlines()) == 2 + 3 and "0.6000" in table.splitlines()[3]
 
 
 @pytest.mark.parametrize(

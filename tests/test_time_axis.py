@@ -146,5 +146,5 @@ def test_the_plan_and_the_log_show_the_time_axis():
     patch = patch_of(dype(model, spec))
     result = plan(patch.layout, 1280, 720, [1.0, 0.5, 0.0], patch.settings, frames=41)
     assert "41 latent frames (trained 21): time x1.95, RIFLEx" in result.summary()
-    assert "time: keep/blend/interp/extrap" in result.table()
+    assert "time: untouched/interp/blended/extrap" in result.table()
     assert result.active  # 1280 x 720 is inside the spatial base: the time axis alone makes DyPE act

@@ -257,6 +257,11 @@ def dype_module():
     return importlib.import_module("comfyui_dype.nodes.dype_node")
 
 
+def dype_menu():
+    """The node's menus and input checks (``dype_core/menu.py``), as the pack imports them."""
+    return importlib.import_module("comfyui_dype.dype_core.menu")
+
+
 def dype_spec() -> dict:
     node = dype_module().DyPE
     types = node.INPUT_TYPES()
@@ -357,7 +362,7 @@ def test_dype_is_on_every_sampling_path(workflow):
 
 
 def test_dype_widget_values_are_valid_options(workflow):
-    module, spec = dype_module(), dype_spec()
+    menu, spec = dype_menu(), dype_spec()
     names = [name for name, _, _ in widget_slots(spec["input_order"], spec["inputs"])]
     assert names == ["method", "lambda_s", "lambda_t", "yarn_ramp", "base_resolution", "scaling",
                      "attention_scale", "time_shift", "mu", "time_axis"]
@@ -365,17 +370,17 @@ def test_dype_widget_values_are_valid_options(workflow):
         values = node["widgets_values"]
         assert len(values) == 10, f"DyPE {node['id']}: {len(values)} widget values"
         settings = dict(zip(names, values))
-        assert settings["method"] in module.METHODS
-        assert settings["yarn_ramp"] in module.RAMPS
-        assert settings["scaling"] in module.SCALINGS
-        assert settings["time_shift"] in module.POLICIES
+        assert settings["method"] in menu.METHODS
+        assert settings["yarn_ramp"] in menu.RAMPS
+        assert settings["scaling"] in menu.SCALINGS
+        assert settings["time_shift"] in menu.TIME_SHIFTS
         assert isinstance(settings["attention_scale"], bool)
         assert isinstance(settings["base_resolution"], int) and not isinstance(settings["base_resolution"], bool)
         assert all(is_number(settings[k]) for k in ("lambda_s", "lambda_t", "mu"))
         assert check_node_against_spec(workflow, node, spec) == []
-        module.settings_from_inputs(**{k: settings[k] for k in ("method", "lambda_s", "lambda_t", "yarn_ramp",
-                                                               "scaling", "attention_scale", "time_axis")})
-        module.check_shift(settings["time_shift"], settings["mu"], settings["base_resolution"])
+        menu.settings(**{k: settings[k] for k in ("method", "lambda_s", "lambda_t", "yarn_ramp", "scaling",
+                                                  "attention_scale", "time_axis")})
+        menu.check_shift(settings["time_shift"], settings["mu"], settings["base_resolution"])
 
 
 def test_sizes_are_the_ones_the_name_promises(workflow):

@@ -1,8 +1,9 @@
 // DyPE readout on the DyPE node: the ComfyUI glue. The logic lives in ./dype_readout.js.
 //
-// Once per sampling run the server sends "dype.readout" to the tab that queued the prompt;
-// the readout is kept in node.properties (saved with the workflow) and shown in a
-// display-only DOM widget: a badge, a few lines and a small chart of k(t) and changed pairs.
+// Once per sampling run, when it has ended, the server sends "dype.readout" to the tab that queued the
+// prompt, made from what the run's model calls received; the readout is kept in node.properties (saved
+// with the workflow) and shown in a display-only DOM widget: a badge, a few lines (a long one is cut
+// with an ellipsis; the node's tooltip holds the whole summary) and a small chart of k(t) and changed pairs.
 import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import { applyReadout, drawChart, formatReadout, isDyPENode, restoreReadout } from "./dype_readout.js";
@@ -37,7 +38,7 @@ function ensureView(node) {
     serialize: false, // neither in the prompt nor in widgets_values
     hideOnZoom: false,
     getMinHeight: () => 215,
-    getMaxHeight: () => 250,
+    getMaxHeight: () => 260, // up to 8 lines: a video's time, the calls' sizes, a degenerate schedule
   });
   widget.serialize = false;
   // Redraw at the chart's real size whenever the node is resized.

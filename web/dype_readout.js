@@ -3,11 +3,14 @@
 // ComfyUI loads every .js file under WEB_DIRECTORY as an extension script, so this module
 // only defines and exports functions; web/dype.js wires them to the page.
 //
-// The server sends one "dype.readout" message per sampling run (nodes/readout.py):
+// The server sends one "dype.readout" message per sampling run, once it has ended, made from what the
+// run's model calls received (nodes/readout.py):
 // { node, model, width, height, grid: [rows, cols], base: [rows, cols], scales: [rows, cols],
-//   method, active, degenerate, mu, time_shift, summary, t: [...], kappa: [...], pairs, changed: [[rows], [cols]],
-//   frames, base_frames (null for image models), time_scale, time_method, time_changed: [...] }
-// Sizes are shown width x height everywhere: pixels, tokens, base and scales.
+//   method, active, degenerate, degenerate_cause, mu, time_shift, summary, t: [...], kappa: [...], pairs,
+//   changed: [[rows], [cols]], frames, base_frames (null for image models), time_scale, time_method,
+//   time_active, time_changed: [...], sizes: [[frames, rows, cols], ...] (the model calls' sizes, the plan's first) }
+// Sizes are shown width x height everywhere: pixels, tokens, base and scales. Readouts stored by earlier
+// versions lack degenerate_cause, time_active and sizes; they still show.
 
 /** The schema id of the DyPE node (node.comfyClass / node.type in the page). */
 export const NODE_TYPE = "DyPE";
@@ -18,9 +21,12 @@ export const PROPERTY = "dype_readout";
 /** The fields of a readout that are kept; anything else the server may add is dropped. */
 const FIELDS = [
   "node", "model", "width", "height", "grid", "base", "scales", "method", "active", "degenerate",
-  "mu", "time_shift", "summary", "t", "kappa", "pairs", "changed",
-  "frames", "base_frames", "time_scale", "time_method", "time_changed",
+  "degenerate_cause", "mu", "time_shift", "summary", "t", "kappa", "pairs", "changed",
+  "frames", "base_frames", "time_scale", "time_method", "time_active", "time_changed", "sizes",
 ];
+
+/** Sizes named in the "model calls at N sizes" line; the rest are counted. */
+const NAMED_SIZES = 3;
 
 /** Colours of the chart's series, in drawing order (exported for the tests). */
 export const CHART_COLORS = { kappa: "#f0b429", rows: "#4ea1ff", cols: "#ff6b9a" };
@@ -43,6 +49,33 @@ export function isDyPENode(node) {
   return node != null && (node.comfyClass ?? node.type) === NODE_TYPE;
 }
 
+/**
+ * The time line's verdict: "x1.95 RIFLEx" when some time pair changes, else "untouched" and why.
+ * Readouts without time_active (stored by earlier versions) infer it from the scale and the method.
+ */
+function timeText(d) {
+  const longer = isNum(d.time_scale) && d.time_scale > 1;
+  const off = d.method === "off" || d.time_method === "off";
+  const active = typeof d.time_active === "boolean" ? d.time_active : longer && !off;
+  if (active) return `x${fmt(d.time_scale)} ${d.time_method ?? "?"}`;
+  if (!longer) return "untouched";
+  if (d.method === "off") return "untouched (method off)";
+  if (d.time_method === "off") return "untouched (time_axis off)";
+  return `untouched (x${fmt(d.time_scale)}: ${d.time_method ?? "?"} changes no pair)`;
+}
+
+/** "model calls at 2 sizes: 64x64, 32x32 tokens" (width x height) when the run's model calls saw several
+ * sizes, else null. */
+function sizesText(d) {
+  const sizes = Array.isArray(d.sizes) ? d.sizes.filter((s) => Array.isArray(s) && s.length >= 3) : [];
+  if (sizes.length < 2) return null;
+  const video = isNum(d.base_frames);
+  const name = ([f, r, c]) => (video ? `${fmt(c)}x${fmt(r)} tokens x ${fmt(f)} frames` : `${fmt(c)}x${fmt(r)}`);
+  const names = sizes.slice(0, NAMED_SIZES).map(name);
+  if (sizes.length > NAMED_SIZES) names.push(`${sizes.length - NAMED_SIZES} more`);
+  return `model calls at ${sizes.length} sizes: ${names.join(", ")}${video ? "" : " tokens"}`;
+}
+
 /** Text for the node: {badge, lines, title}. Tolerates missing fields (it never throws on an object). */
 export function formatReadout(detail) {
   const d = detail ?? {};
@@ -52,26 +85,34 @@ export function formatReadout(detail) {
   const base = `${fmt(bc)}x${fmt(br)}`;
   const method = d.method ?? "?";
   const mu = isNum(d.mu) ? d.mu : null;
+  const video = isNum(d.base_frames);
 
   let badge;
-  if (d.active) badge = `DyPE ${fmt(cols)}x${fmt(rows)} · ${method}${mu === null ? "" : ` · mu ${fmt(mu)}`}`;
-  else if (method === "off") badge = "DyPE off (method off)";
-  else badge = `DyPE inactive (≤ base ${base})`;
+  if (d.active === true) {
+    const time = video && d.time_active === true ? ` · time x${fmt(d.time_scale)}` : "";
+    badge = `DyPE ${fmt(cols)}x${fmt(rows)}${time} · ${method}${mu === null ? "" : ` · mu ${fmt(mu)}`}`;
+  } else if (method === "off") badge = "DyPE off (method off)";
+  else {
+    const spatial = [rows, cols].every((s) => !isNum(s) || s <= 1);
+    const time = !video || !isNum(d.time_scale) || d.time_scale <= 1;
+    badge = spatial && time ? `DyPE inactive (≤ base ${base})` : "DyPE inactive (no frequency changes)";
+  }
 
   const lines = [`${d.model ?? "model ?"} · ${fmt(d.width)}x${fmt(d.height)} px`];
   const ratio = isNum(gr) && isNum(gc) && isNum(br) && isNum(bc) && br * bc > 0 ? (gr * gc) / (br * bc) : NaN;
   lines.push(`tokens ${fmt(gc)}x${fmt(gr)} vs base ${base}: ${fmt(ratio)}x`);
   lines.push(`scale width ${fmt(cols)} · height ${fmt(rows)}`);
-  if (isNum(d.base_frames)) {
-    const scaled = isNum(d.time_scale) && d.time_scale > 1 && d.time_method !== "off";
-    lines.push(`time ${fmt(d.frames)} frames vs trained ${fmt(d.base_frames)}: `
-      + (scaled ? `x${fmt(d.time_scale)} ${d.time_method ?? "?"}` : "untouched"));
-  }
+  if (video) lines.push(`time ${fmt(d.frames)} frames vs trained ${fmt(d.base_frames)}: ${timeText(d)}`);
+  const sizes = sizesText(d);
+  if (sizes !== null) lines.push(sizes);
   const kappa = Array.isArray(d.kappa) ? d.kappa : [];
   const steps = kappa.length ? ` · ${kappa.length} steps, k(t) ${fmt(kappa[0])} → ${fmt(kappa.at(-1))}` : "";
   lines.push(`method ${method}${steps}`);
   lines.push(mu === null ? "time shift: the model's own (no mu)" : `mu ${fmt(mu)} (time shift ${d.time_shift ?? "?"})`);
-  if (d.degenerate === true) lines.push("degenerate schedule: k(t) cannot relax (shift too high)");
+  if (d.degenerate === true) {
+    const cause = typeof d.degenerate_cause === "string" && d.degenerate_cause ? d.degenerate_cause : null;
+    lines.push(cause ?? "degenerate schedule: k(t) cannot relax");
+  }
   return { badge, lines, title: typeof d.summary === "string" ? d.summary : "" };
 }
 

@@ -12,11 +12,9 @@ native 1024 px (baidu/ERNIE-Image model card).
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-from ...dype_core import RotaryLayout
+from ...dype_core.models import MODELS
 from .family import APPLY_MODEL, Family, first, last
 
 
@@ -30,32 +28,21 @@ def split_half(table: torch.Tensor) -> torch.Tensor:
     return rows.squeeze(1).unsqueeze(2)
 
 
-OMNIGEN2 = RotaryLayout(
-    name="OmniGen2", axes_dim=(40, 40, 40), theta=10000.0, row_axis=1, col_axis=2,
-    base_grid=(64.0, 64.0), latent_downscale=8, patch=2,
-)
-
 FAMILIES = (
     Family(
         name="OmniGen2", members="OmniGen2",
-        classes=("comfy.ldm.omnigen.omnigen2.OmniGen2Transformer2DModel",), layout=OMNIGEN2,
+        classes=("comfy.ldm.omnigen.omnigen2.OmniGen2Transformer2DModel",), model=MODELS["omnigen2"],
         embedder="diffusion_model.rope_embedder.rope_embedder", hook=APPLY_MODEL, image=last,
-        native=(1024, 1024), base_mu=math.log(2.6),
     ),
     Family(
         name="Boogu", members="Boogu",
-        classes=("comfy.ldm.boogu.model.BooguTransformer2DModel",), layout=OMNIGEN2,
+        classes=("comfy.ldm.boogu.model.BooguTransformer2DModel",), model=MODELS["boogu"],
         embedder="diffusion_model.rope_embedder.rope_embedder", hook=APPLY_MODEL, image=last,
-        native=(1024, 1024), base_mu=math.log(3.16),
     ),
     Family(
         name="Ernie-Image", members="ERNIE-Image",
         classes=("comfy.ldm.ernie.model.ErnieImageModel",),
-        layout=RotaryLayout(
-            name="Ernie-Image", axes_dim=(32, 48, 48), theta=256.0, row_axis=1, col_axis=2,
-            base_grid=(64.0, 64.0), latent_downscale=16, patch=1,
-        ),
-        embedder="diffusion_model.pos_embed", hook=APPLY_MODEL, image=first, table=split_half, head_axis=2,
-        native=(1024, 1024), base_mu=math.log(3.0),
+        model=MODELS["ernie-image"], embedder="diffusion_model.pos_embed", hook=APPLY_MODEL, image=first,
+        table=split_half, head_axis=2,
     ),
 )

@@ -13,10 +13,9 @@ token (Wan 2.1 VAE /8, patch 2).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from ...dype_core import RotaryLayout, edm_flow_time
+from ...dype_core.models import MODELS
 from .family import Family, first
 
 
@@ -28,21 +27,14 @@ def cosmos_layout(embedder: Any) -> dict:
     return {"axes_dim": (2 * pairs_t, 2 * pairs_s, 2 * pairs_s), "theta": 10000.0 * embedder.h_ntk_factor}
 
 
-_LAYOUT = RotaryLayout(
-    name="Cosmos", axes_dim=(44, 42, 42), theta=10000.0 * 4.0 ** (42 / 40), row_axis=1, col_axis=2,
-    time_axis=0, base_grid=(64.0, 64.0), latent_downscale=8, patch=2,
-)
-_COMMON = dict(embedder="diffusion_model.pos_embedder", image=first, source="grid", read_layout=cosmos_layout,
-               native=(1024, 1024))
+_COMMON = dict(embedder="diffusion_model.pos_embedder", image=first, source="grid", read_layout=cosmos_layout)
 
 FAMILIES = (
     Family(
         name="Cosmos Predict2", members="Cosmos-Predict2 text to image (2B, 14B)",
-        classes=("comfy.ldm.cosmos.predict2.MiniTrainDIT",), layout=_LAYOUT, base_mu=0.0, time=edm_flow_time,
-        **_COMMON,
+        classes=("comfy.ldm.cosmos.predict2.MiniTrainDIT",), model=MODELS["cosmos-predict2"], **_COMMON,
     ),
     Family(
-        name="Anima", members="Anima", classes=("comfy.ldm.anima.model.Anima",),
-        layout=_LAYOUT, base_mu=math.log(3.0), **_COMMON,
+        name="Anima", members="Anima", classes=("comfy.ldm.anima.model.Anima",), model=MODELS["anima"], **_COMMON,
     ),
 )

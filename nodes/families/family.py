@@ -14,7 +14,8 @@ from typing import Any
 
 import torch
 
-from ...dype_core import RotaryLayout, sigma_to_t
+from ...dype_core import RotaryLayout
+from ...dype_core.models import Model
 from ..tokens import Block, Locator
 
 
@@ -112,16 +113,14 @@ class Family:
 
     ``classes`` are the diffusion model's ``module.QualName``s; ``variant(model,
     embedder)`` tells apart families sharing a class (default: the embedder has as many
-    axes as ``layout``). The layout's ``axes_dim``, ``theta`` and patch are read from the
-    checkpoint; ``native`` is the training resolution ``(height, width)`` in pixels, the
-    layout's base grid in tokens. ``image`` locates
+    axes as the layout). ``model`` is the family's entry in ``dype_core.models``: its rotary
+    layout, whose base grid is the training resolution, and its sampling's time; the layout's
+    ``axes_dim``, ``theta`` and patch are read from the checkpoint. ``image`` locates
     the main image's tokens in an embedder call. ``exact_ids`` marks families whose image
     ids the host forms in the model dtype (bf16 holds integers exactly only up to 256): DyPE
     rebuilds them in float32 with the first token at ``origin(rows, cols)``. ``head_axis``
     is where the embedder's table has its head axis (1: ``[B,1,L,...]``, 2: ``[B,L,1,...]``).
-    ``patch_t`` is the patch length along time of 5-D latents. ``base_mu`` is the family's own
-    time shift as FLUX's ``mu`` (``log(shift)`` for a discrete-flow shift). ``time`` maps the
-    sampler's sigma to diffusion time in ``[0, 1]``. ``table`` turns a
+    ``patch_t`` is the patch length along time of 5-D latents. ``table`` turns a
     table in FLUX's layout into the family's own, for models that lay pairs out otherwise.
     ``source`` is what the host's table is made from: ``"ids"`` (an embedder module called on
     position ids), ``"grid"`` (a module called on the token grid: Cosmos) or ``"components"`` (a
@@ -130,15 +129,14 @@ class Family:
     (empty when its geometry is not one DyPE supports). ``patch_from_model``: the model's
     ``patch_size`` is its token size (Lens's sizes only its output layer); ``downscale_from_format``:
     the latent format's ``spacial_downscale_ratio`` is the VAE's (the HunyuanImage Refiner's format
-    keeps the default 8 for a VAE that downscales 16).
+    keeps the default 8 for a VAE that downscales 16). The time shift a family samples with is
+    the loaded checkpoint's own, read from its model config, never a family constant.
     """
 
     name: str
     members: str
     classes: tuple[str, ...]
-    layout: RotaryLayout
-    native: tuple[int, int]
-    base_mu: float
+    model: Model
     embedder: str = "diffusion_model.pe_embedder"
     hook: Hook = DIFFUSION_MODEL
     image: Callable[[Call], Locator] = after_text
@@ -146,7 +144,6 @@ class Family:
     origin: Callable[[int, int], tuple[int, int]] = corner
     head_axis: int = 1
     patch_t: int = 1
-    time: Callable[[float], float] = sigma_to_t
     controlnets: bool = False
     variant: Callable[[Any, Any], bool] | None = None
     table: Callable[[torch.Tensor], torch.Tensor] | None = None
@@ -154,6 +151,20 @@ class Family:
     read_layout: Callable[[Any], dict] | None = None
     patch_from_model: bool = True
     downscale_from_format: bool = True
+
+    @property
+    def layout(self) -> RotaryLayout:
+        """The family's rotary layout at its native size."""
+        return self.model.layout
+
+    @property
+    def native(self) -> tuple[int, int]:
+        """The training resolution ``(height, width)`` in pixels."""
+        return self.model.native
+
+    def time(self, sigma: float) -> float:
+        """Diffusion time in ``[0, 1]`` of one of the sampler's sigmas."""
+        return self.model.time(sigma)
 
     def rotary(self, embedder: Any) -> dict:
         """The embedder's ``axes_dim`` and ``theta`` (those it has)."""

@@ -9,35 +9,29 @@ form image ids in the model dtype. Chroma1-Radiance is the pixel-space retune of
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from ...dype_core import FLUX1, FLUX2
+from ...dype_core.models import MODELS
 from .family import Family
 
 FLUX_CLASS = "comfy.ldm.flux.model.Flux"
 
 CHROMA = Family(
     name="Chroma", members="Chroma",
-    classes=("comfy.ldm.chroma.model.Chroma",), layout=replace(FLUX1, name="Chroma"),
-    native=(1024, 1024), base_mu=1.15,
-    exact_ids=True, controlnets=True,
+    classes=("comfy.ldm.chroma.model.Chroma",), model=MODELS["chroma"], exact_ids=True, controlnets=True,
 )
 
 FAMILIES = (
     Family(
         name="FLUX.1", members="dev, schnell, Krea, Fill, Kontext, Ovis-Image, LongCat-Image",
-        classes=(FLUX_CLASS,), layout=FLUX1, native=(1024, 1024), base_mu=1.15, controlnets=True,
+        classes=(FLUX_CLASS,), model=MODELS["flux"], controlnets=True,
     ),
-    # Flux.2 samples with mu 2.02 (ComfyUI's Flux2 model config, sampling_settings shift).
     Family(
         name="Flux.2", members="dev, Klein",
-        classes=(FLUX_CLASS,), layout=FLUX2, native=(1024, 1024), base_mu=2.02, controlnets=True,
+        classes=(FLUX_CLASS,), model=MODELS["flux2"], controlnets=True,
     ),
     CHROMA,
     Family(
         name="Chroma Radiance", members="Chroma1-Radiance (pixel space)",
         classes=("comfy.ldm.chroma_radiance.model.ChromaRadiance",),
-        layout=replace(FLUX1, name="Chroma Radiance", latent_downscale=1, patch=16),
-        native=(1024, 1024), base_mu=1.15, exact_ids=True,
+        model=MODELS["chroma-radiance"], exact_ids=True,
     ),
 )

@@ -15,14 +15,12 @@ frames (31 latent frames); the family keeps 33 for both.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from ...dype_core import RotaryLayout
+from ...dype_core.models import MODELS
 from .family import Family, last
 
 HUNYUAN = ("comfy.ldm.hunyuan_video.model.HunyuanVideo",)
-VIDEO_AXES = dict(axes_dim=(16, 56, 56), theta=256.0, row_axis=1, col_axis=2, time_axis=0, latent_downscale=16, patch=1)
 
 
 def _two_d(model: Any, embedder: Any) -> bool:
@@ -44,20 +42,14 @@ _COMMON = dict(classes=HUNYUAN, image=last, exact_ids=True)
 FAMILIES = (
     Family(
         name="HunyuanImage 2.1", members="HunyuanImage 2.1, distilled",
-        layout=RotaryLayout(
-            name="HunyuanImage 2.1", axes_dim=(64, 64), theta=256.0, row_axis=0, col_axis=1,
-            base_grid=(64.0, 64.0), latent_downscale=32, patch=1,
-        ),
-        native=(2048, 2048), base_mu=math.log(5.0), variant=_two_d, **_COMMON,
+        model=MODELS["hunyuanimage-2.1"], variant=_two_d, **_COMMON,
     ),
     Family(
         name="HunyuanImage 2.1 Refiner", members="Refiner",
-        layout=RotaryLayout(name="HunyuanImage 2.1 Refiner", base_grid=(128.0, 128.0), **VIDEO_AXES),
-        native=(2048, 2048), base_mu=math.log(4.0), variant=_refiner, downscale_from_format=False, **_COMMON,
+        model=MODELS["hunyuanimage-2.1-refiner"], variant=_refiner, downscale_from_format=False, **_COMMON,
     ),
     Family(
         name="HunyuanVideo", members="1.0 (T2V, I2V), 1.5 (spatial axes)",
-        layout=RotaryLayout(name="HunyuanVideo", base_grid=(80.0, 80.0), base_frames=33.0, **VIDEO_AXES),
-        native=(1280, 1280), base_mu=math.log(7.0), variant=_video, **_COMMON,
+        model=MODELS["hunyuanvideo"], variant=_video, **_COMMON,
     ),
 )

@@ -12,10 +12,9 @@ the input to one megapixel and samples 1024 x 1024.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from ...dype_core import RotaryLayout
+from ...dype_core.models import MODELS
 from .family import Family, first
 
 
@@ -29,11 +28,7 @@ FAMILIES = (
     Family(
         name="JoyImage", members="JoyImage, JoyImage-Edit",
         classes=("comfy.ldm.joyimage.model.JoyImageTransformer3DModel",),
-        layout=RotaryLayout(
-            name="JoyImage", axes_dim=(16, 56, 56), theta=10000.0, row_axis=1, col_axis=2, time_axis=0,
-            base_grid=(64.0, 64.0), latent_downscale=8, patch=2,
-        ),
-        embedder="diffusion_model.get_rotary_pos_embed_for_components", source="components",
-        image=first, read_layout=joyimage_layout, native=(1024, 1024), base_mu=math.log(1.5),
+        model=MODELS["joyimage"], embedder="diffusion_model.get_rotary_pos_embed_for_components",
+        source="components", image=first, read_layout=joyimage_layout,
     ),
 )

@@ -11,10 +11,9 @@ arXiv 2503.21758; Z-Image technical report, Tongyi-MAI). Sampling: discrete flow
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from ...dype_core import RotaryLayout
+from ...dype_core.models import MODELS
 from ..tokens import Locator, Segments
 from .family import Call, Family
 
@@ -37,33 +36,20 @@ def _axes(axes_dim: tuple[int, ...]) -> Any:
     return lambda model, embedder: tuple(getattr(embedder, "axes_dim", ())) == axes_dim
 
 
-LUMINA2 = RotaryLayout(
-    name="Lumina 2", axes_dim=(32, 32, 32), theta=10000.0, row_axis=1, col_axis=2,
-    base_grid=(64.0, 64.0), latent_downscale=8, patch=2,
-)
-ZIMAGE = RotaryLayout(
-    name="Z-Image", axes_dim=(32, 48, 48), theta=256.0, row_axis=1, col_axis=2,
-    base_grid=(64.0, 64.0), latent_downscale=8, patch=2,
-)
-
 _COMMON = dict(embedder="diffusion_model.rope_embedder", image=main_segment)
 
 FAMILIES = (
     Family(
-        name="Lumina 2", members="Lumina-Image 2.0, NewBie", classes=(NEXTDIT,), layout=LUMINA2,
-        native=(1024, 1024), base_mu=math.log(6.0), variant=_axes(LUMINA2.axes_dim), **_COMMON,
+        name="Lumina 2", members="Lumina-Image 2.0, NewBie", classes=(NEXTDIT,), model=MODELS["lumina2"],
+        variant=_axes(MODELS["lumina2"].layout.axes_dim), **_COMMON,
     ),
     Family(
-        name="Z-Image", members="Turbo, Base, Omni, Edit", classes=(NEXTDIT,), layout=ZIMAGE,
-        native=(1024, 1024), base_mu=math.log(3.0), variant=_axes(ZIMAGE.axes_dim), **_COMMON,
+        name="Z-Image", members="Turbo, Base, Omni, Edit", classes=(NEXTDIT,), model=MODELS["z-image"],
+        variant=_axes(MODELS["z-image"].layout.axes_dim), **_COMMON,
     ),
     # The pixel-space model patchifies RGB directly: one token is ``patch_size`` pixels.
     Family(
-        name="Z-Image pixel space", members="Z-Image pixel-space", classes=(PIXEL,),
-        layout=RotaryLayout(
-            name="Z-Image pixel space", axes_dim=(32, 48, 48), theta=256.0, row_axis=1, col_axis=2,
-            base_grid=(64.0, 64.0), latent_downscale=1, patch=16,
-        ),
-        native=(1024, 1024), base_mu=math.log(3.0), **_COMMON,
+        name="Z-Image pixel space", members="Z-Image pixel-space", classes=(PIXEL,), model=MODELS["z-image-pixel"],
+        **_COMMON,
     ),
 )

@@ -29,10 +29,7 @@ Mage-Flow text-to-image template, comfyui-workflow-templates 0.11.44, citing mic
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
-
-from ...dype_core import FLUX1
+from ...dype_core.models import MODELS
 from .family import Family, last
 
 
@@ -45,19 +42,16 @@ FAMILIES = (
     Family(
         name="Qwen-Image", members="Qwen-Image, Edit, Edit-2509, Edit-2511, Layered",
         classes=("comfy.ldm.qwen_image.model.QwenImageTransformer2DModel",),
-        layout=replace(FLUX1, name="Qwen-Image"), native=(1328, 1328), base_mu=1.15,
-        exact_ids=True, origin=centred,
+        model=MODELS["qwen-image"], exact_ids=True, origin=centred,
     ),
     Family(
         name="Qwen-Image 2.1", members="Qwen-Image 2.1 (text to image, edit)",
         classes=("comfy.ldm.qwen_image21.model.QwenImage21Transformer2DModel",),
-        layout=replace(FLUX1, name="Qwen-Image 2.1", latent_downscale=16, patch=1), native=(1024, 1024),
-        base_mu=0.69, image=last,
+        model=MODELS["qwen-image-2.1"], image=last,
     ),
     Family(
         name="Mage-Flow", members="Mage-Flow",
         classes=("comfy.ldm.mage_flow.model.MageFlowTransformer2DModel",),
-        layout=replace(FLUX1, name="Mage-Flow", latent_downscale=16, patch=1), native=(2048, 2048),
-        base_mu=math.log(6.0),
+        model=MODELS["mage-flow"],
     ),
 )

@@ -14,10 +14,7 @@ Native: up to 1440 x 1440 px (microsoft Lens model card); ``ModelSamplingFlux`` 
 
 from __future__ import annotations
 
-import math
-from dataclasses import replace
-
-from ...dype_core import FLUX1, RotaryLayout
+from ...dype_core.models import MODELS
 from ..tokens import Locator
 from .family import Call, Family, UnsupportedInput, first
 
@@ -45,26 +42,17 @@ FAMILIES = (
     Family(
         name="HiDream-I1", members="Full, Dev, Fast",
         classes=("comfy.ldm.hidream.model.HiDreamImageTransformer2DModel",),
-        layout=RotaryLayout(
-            name="HiDream-I1", axes_dim=(64, 32, 32), theta=10000.0, row_axis=1, col_axis=2,
-            base_grid=(64.0, 64.0), latent_downscale=8, patch=2,
-        ),
-        native=(1024, 1024), base_mu=math.log(3.0), image=hidream_image, head_axis=2,
+        model=MODELS["hidream-i1"], image=hidream_image, head_axis=2,
     ),
     Family(
         name="Krea 2", members="Raw, Turbo",
         classes=("comfy.ldm.krea2.model.SingleStreamDiT",),
-        layout=RotaryLayout(
-            name="Krea 2", axes_dim=(32, 48, 48), theta=1000.0, row_axis=1, col_axis=2,
-            base_grid=(64.0, 64.0), latent_downscale=8, patch=2,
-        ),
-        native=(1024, 1024), base_mu=1.15,
+        model=MODELS["krea2"],
     ),
     Family(
         name="Lens", members="Lens",
         classes=("comfy.ldm.lens.model.LensTransformer2DModel",),
-        layout=replace(FLUX1, name="Lens", axes_dim=(8, 28, 28), latent_downscale=16, patch=1),
-        embedder="diffusion_model.pos_embed",
-        native=(1440, 1440), base_mu=1.829, image=first, origin=centred_up, patch_from_model=False,
+        model=MODELS["lens"], embedder="diffusion_model.pos_embed", image=first, origin=centred_up,
+        patch_from_model=False,
     ),
 )

@@ -20,10 +20,9 @@ positions by a built-in scale factor and are not covered.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from ...dype_core import RotaryLayout
+from ...dype_core.models import MODELS
 from ..tokens import Locator, Segments
 from .family import Call, Family
 
@@ -35,7 +34,6 @@ WAN_CLASSES = tuple(
         "model_wandancer.WanDancerModel", "model_animate2.WanAnimate2Model",
     )
 )
-WAN_AXES = dict(axes_dim=(44, 42, 42), theta=10000.0, row_axis=1, col_axis=2, time_axis=0, patch=2)
 
 
 def first_call(call: Call) -> Locator:
@@ -68,35 +66,25 @@ def _wan_14b(model: Any, embedder: Any) -> bool:
 
 
 _WAN = dict(classes=WAN_CLASSES, embedder="diffusion_model.rope_embedder", image=wan_video, exact_ids=True,
-            base_mu=math.log(8.0), head_axis=1)
+            head_axis=1)
 
 FAMILIES = (
     Family(
         name="Wan", members="Wan 2.1 14B, Wan 2.2 A14B (+VACE, Camera, HuMo, S2V, Animate, Animate 2)",
-        layout=RotaryLayout(name="Wan", base_grid=(80.0, 80.0), latent_downscale=8, base_frames=21.0, **WAN_AXES),
-        native=(1280, 1280), variant=_wan_14b, **_WAN,
+        model=MODELS["wan"], variant=_wan_14b, **_WAN,
     ),
     Family(
         name="Wan 2.1 1.3B", members="Wan 2.1 T2V 1.3B",
-        layout=RotaryLayout(name="Wan 2.1 1.3B", base_grid=(52.0, 52.0), latent_downscale=8, base_frames=21.0,
-                            **WAN_AXES),
-        native=(832, 832), variant=_wan_1_3b, **_WAN,
+        model=MODELS["wan-1.3b"], variant=_wan_1_3b, **_WAN,
     ),
     Family(
         name="Wan 2.2 5B", members="Wan 2.2 TI2V 5B",
-        layout=RotaryLayout(name="Wan 2.2 5B", base_grid=(40.0, 40.0), latent_downscale=16, base_frames=31.0,
-                            **WAN_AXES),
-        native=(1280, 1280), variant=_wan_5b, **_WAN,
+        model=MODELS["wan-2.2-5b"], variant=_wan_5b, **_WAN,
     ),
     Family(
         name="Kandinsky 5 Image", members="Kandinsky 5.0 Image Lite (T2I, I2I)",
         classes=("comfy.ldm.kandinsky5.model.Kandinsky5",),
-        layout=RotaryLayout(
-            name="Kandinsky 5 Image", axes_dim=(32, 48, 48), theta=10000.0, row_axis=1, col_axis=2,
-            time_axis=0, base_grid=(64.0, 64.0), latent_downscale=8, patch=2,
-        ),
-        embedder="diffusion_model.rope_embedder_3d", native=(1024, 1024), base_mu=math.log(3.0),
-        image=first_call, exact_ids=True,
+        model=MODELS["kandinsky5-image"], embedder="diffusion_model.rope_embedder_3d", image=first_call, exact_ids=True,
         variant=lambda model, embedder: tuple(getattr(model, "rope_scale_factor", ())) == (1, 1, 1),
     ),
 )

@@ -11,12 +11,28 @@ import {
 // Payloads as nodes/readout.py builds them (FLUX.1, simple scheduler).
 const ACTIVE = {
   node: "7", model: "FLUX.1", width: 4096, height: 4096, grid: [256, 256], base: [64, 64],
-  scales: [4.0, 4.0], method: "Dy-YaRN", active: true, mu: 1.15, time_shift: "model",
+  scales: [4.0, 4.0], method: "Dy-YaRN", active: true, degenerate: false, degenerate_cause: "", mu: 1.15,
+  time_shift: "model",
   summary: "FLUX.1 4096x4096 px -> 256x256 tokens (base 64x64), scale width 4 height 4, Dy-YaRN, 6 steps: "
     + "k(t) 1 -> 0.15, attention x1.139",
   t: [1.0, 0.9404, 0.8633, 0.7595, 0.6123, 0.3871],
   kappa: [1.0, 0.8844, 0.7453, 0.5769, 0.3749, 0.1499],
   pairs: 28, changed: [[27, 27, 27, 27, 26, 23], [27, 27, 27, 27, 26, 23]],
+  time_active: false, sizes: [[1, 256, 256]],
+};
+// A Wan clip at its spatial base, frames latent frames against the trained 21 (time_axis RIFLEx).
+const WAN = {
+  node: "3", model: "Wan", width: 1280, height: 720, grid: [45, 80], base: [45, 80], scales: [1.0, 1.0],
+  method: "Dy-YaRN", active: false, degenerate: false, degenerate_cause: "", mu: 1.609, time_shift: "model",
+  summary: "Wan ...", t: [1.0, 0.5], kappa: [1.0, 0.25], pairs: 11, changed: [[0, 0], [0, 0]],
+  frames: 22, base_frames: 21, time_scale: 1.0476, time_method: "RIFLEx", time_active: false,
+  time_changed: [0, 0], sizes: [[22, 45, 80]],
+};
+// A readout as versions before time_active, degenerate_cause and sizes stored it in a workflow.
+const STORED_BEFORE = {
+  node: "7", model: "FLUX.1", width: 2048, height: 2048, grid: [128, 128], base: [64, 64], scales: [2.0, 2.0],
+  method: "Dy-YaRN", active: true, degenerate: true, mu: 20, time_shift: "custom", summary: "FLUX.1 ...",
+  t: [1.0], kappa: [1.0], pairs: 28, changed: [[27], [27]],
 };
 const INACTIVE = {
   ...ACTIVE, width: 1024, height: 1024, grid: [64, 64], scales: [1.0, 1.0], active: false, mu: null,
@@ -58,16 +74,67 @@ describe("formatReadout", () => {
   });
 
   it("shows a video's time axis against its trained length, and no time line for images", () => {
-    const video = { ...ACTIVE, frames: 41, base_frames: 21, time_scale: 1.9524, time_method: "RIFLEx" };
+    const video = { ...WAN, active: true, frames: 41, time_scale: 1.9524, time_active: true };
     assert.ok(formatReadout(video).lines.includes("time 41 frames vs trained 21: x1.95 RIFLEx"));
-    const short = { ...video, frames: 21, time_scale: 1 };
+    assert.equal(formatReadout(video).badge, "DyPE 1x1 · time x1.95 · Dy-YaRN · mu 1.61");
+    const short = { ...WAN, frames: 21, time_scale: 1 };
     assert.ok(formatReadout(short).lines.includes("time 21 frames vs trained 21: untouched"));
+    assert.equal(formatReadout(short).badge, "DyPE inactive (≤ base 80x45)");
     assert.ok(formatReadout({ ...ACTIVE, base_frames: null }).lines.every((line) => !line.startsWith("time ")));
   });
 
-  it("says when the schedule is degenerate", () => {
-    assert.ok(formatReadout({ ...ACTIVE, degenerate: true }).lines.at(-1).startsWith("degenerate schedule"));
+  it("calls a longer clip whose method changes no time pair inactive, not RIFLEx", () => {
+    const { badge, lines } = formatReadout(WAN); // 22 frames: RIFLEx's intrinsic pair already spans the clip
+    assert.equal(badge, "DyPE inactive (no frequency changes)");
+    assert.ok(lines.includes("time 22 frames vs trained 21: untouched (x1.05: RIFLEx changes no pair)"));
+  });
+
+  it("says why time is untouched when time_axis or the method is off", () => {
+    const long = { ...WAN, frames: 41, time_scale: 1.9524 };
+    const axisOff = formatReadout({ ...long, time_method: "off" });
+    assert.ok(axisOff.lines.includes("time 41 frames vs trained 21: untouched (time_axis off)"));
+    const methodOff = formatReadout({ ...long, method: "off", time_method: "off" });
+    assert.equal(methodOff.badge, "DyPE off (method off)");
+    assert.ok(methodOff.lines.includes("time 41 frames vs trained 21: untouched (method off)"));
+    assert.ok(methodOff.lines.every((line) => !line.includes("RIFLEx")));
+  });
+
+  it("never claims RIFLEx for method off in a readout stored before time_active", () => {
+    const stored = { ...WAN, method: "off", frames: 41, time_scale: 1.9524 };
+    delete stored.time_active;
+    const { badge, lines } = formatReadout(stored);
+    assert.equal(badge, "DyPE off (method off)");
+    assert.ok(lines.every((line) => !line.includes("RIFLEx")));
+    const active = { ...WAN, active: true, frames: 41, time_scale: 1.9524 };
+    delete active.time_active;
+    assert.ok(formatReadout(active).lines.includes("time 41 frames vs trained 21: x1.95 RIFLEx"));
+  });
+
+  it("shows the plan's own cause of a degenerate schedule", () => {
+    const cause = "degenerate schedule: sigma is still 1 at the last step, so k(t) cannot relax (the custom time "
+      + "shift, mu 20 (custom), is too high; use time_shift model)";
+    const { lines } = formatReadout({ ...ACTIVE, degenerate: true, degenerate_cause: cause });
+    assert.equal(lines.at(-1), cause);
+    assert.ok(lines.every((line) => !line.includes("shift too high")));
     assert.ok(formatReadout(ACTIVE).lines.every((line) => !line.includes("degenerate")));
+  });
+
+  it("lists the model calls' sizes when they saw several", () => {
+    assert.ok(formatReadout(ACTIVE).lines.every((line) => !line.startsWith("model calls")));
+    const two = formatReadout({ ...ACTIVE, sizes: [[1, 256, 256], [1, 128, 64]] }).lines;
+    assert.ok(two.includes("model calls at 2 sizes: 256x256, 64x128 tokens"));
+    const many = formatReadout({ ...ACTIVE, sizes: [[1, 4, 4], [1, 3, 3], [1, 2, 2], [1, 1, 1], [1, 1, 2]] }).lines;
+    assert.ok(many.includes("model calls at 5 sizes: 4x4, 3x3, 2x2, 2 more tokens"));
+    const clip = formatReadout({ ...WAN, sizes: [[21, 45, 80], [5, 45, 80]] }).lines;
+    assert.ok(clip.includes("model calls at 2 sizes: 80x45 tokens x 21 frames, 80x45 tokens x 5 frames"));
+  });
+
+  it("shows a readout stored by an earlier version", () => {
+    const { badge, lines } = formatReadout(STORED_BEFORE);
+    assert.equal(badge, "DyPE 2x2 · Dy-YaRN · mu 20");
+    assert.equal(lines.at(-1), "degenerate schedule: k(t) cannot relax");
+    assert.ok(lines.every((line) => !line.includes("undefined") && !line.includes("null")));
+    assert.ok(lines.every((line) => !line.startsWith("model calls") && !line.startsWith("time ")));
   });
 
   it("leaves mu out of an active badge when mu is null", () => {
@@ -229,6 +296,18 @@ describe("store and restore", () => {
     detail.kappa.push(5);
     assert.deepEqual(node.properties[PROPERTY].kappa, ACTIVE.kappa);
     assert.equal(node.properties.other, 1);
+  });
+
+  it("keeps the truth fields and restores a readout stored before them", () => {
+    const node = { id: 3, type: "DyPE" };
+    const kept = storeReadout(node, { ...WAN, degenerate_cause: "degenerate schedule: ...", unknown: 1 });
+    assert.equal(kept.time_active, false);
+    assert.equal(kept.degenerate_cause, "degenerate schedule: ...");
+    assert.deepEqual(kept.sizes, [[22, 45, 80]]);
+    assert.equal(kept.unknown, undefined);
+    const old = { id: 7, type: "DyPE", properties: { [PROPERTY]: structuredClone(STORED_BEFORE) } };
+    assert.deepEqual(restoreReadout(old), STORED_BEFORE);
+    assert.equal(typeof formatReadout(restoreReadout(old)).badge, "string");
   });
 
   it("ignores stored values that are not readouts", () => {

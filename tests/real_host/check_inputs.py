@@ -28,9 +28,9 @@ import tiny_flux  # noqa: E402
 import torch  # noqa: E402
 from api_inputs import SIDES, assert_unchanged, dype_inputs, executed, plan_inputs  # noqa: E402
 from comfy.samplers import SCHEDULER_NAMES  # noqa: E402
-from comfyui_dype.nodes.dype_node import METHODS, RAMPS, SCALINGS, TIME_AXIS, DyPE  # noqa: E402
+from comfyui_dype.dype_core.menu import METHODS, RAMPS, SCALINGS, TIME_AXIS, TIME_SHIFTS  # noqa: E402
+from comfyui_dype.nodes.dype_node import DyPE  # noqa: E402
 from comfyui_dype.nodes.plan_node import DyPEPlan  # noqa: E402
-from comfyui_dype.nodes.time_shift import POLICIES  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -95,7 +95,7 @@ SWEEP = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, databas
 
 
 @SWEEP
-@given(inputs=dype_inputs(METHODS, RAMPS, SCALINGS, POLICIES, TIME_AXIS), side=SIDES)
+@given(inputs=dype_inputs(METHODS, RAMPS, SCALINGS, TIME_SHIFTS, TIME_AXIS), side=SIDES)
 def dype_sweep(inputs, side):
     ok, errors, converted = validate("DyPE", defaults(DyPE) | dict(inputs))
     if not ok:
@@ -109,11 +109,11 @@ def dype_sweep(inputs, side):
     assert_unchanged(FLUX, EMBEDDER, SAMPLING)
 
 
-PATCHED = {policy: DyPE.execute(FLUX, base_resolution=256, time_shift=policy).result[0] for policy in POLICIES}
+PATCHED = {policy: DyPE.execute(FLUX, base_resolution=256, time_shift=policy).result[0] for policy in TIME_SHIFTS}
 
 
 @SWEEP
-@given(inputs=plan_inputs(SCHEDULER_NAMES), policy=st.sampled_from(POLICIES),
+@given(inputs=plan_inputs(SCHEDULER_NAMES), policy=st.sampled_from(TIME_SHIFTS),
        latent=st.none() | st.tuples(st.integers(1, 4096), st.integers(1, 4096)))
 def plan_sweep(inputs, policy, latent):
     ok, errors, converted = validate("DyPEPlan", defaults(DyPEPlan) | dict(inputs))
