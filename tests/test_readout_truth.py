@@ -95,23 +95,17 @@ def test_wan_at_22_frames_with_riflex_is_reported_inactive(server, caplog):
     assert data["time_changed"] == [0, 0]
 
 
-def test_time_axis_off_on_a_long_clip_at_the_spatial_base_is_reported_inactive(server, caplog):
-    spec, model, patched = wan(26, time_axis="off")
+@pytest.mark.parametrize("inputs,untouched", [
+    ({"time_axis": "off"}, "26 latent frames (trained 21): time untouched (time_axis off)"),
+    ({"method": "off"}, "26 latent frames (trained 21): time untouched (method off)"),
+], ids=["time_axis off", "method off"])
+def test_a_long_clip_kept_plain_in_time_is_reported_inactive_and_claims_no_riflex(server, caplog, inputs, untouched):
+    spec, model, patched = wan(26, **inputs)
     with caplog.at_level(logging.INFO, logger="DyPE"):
         out = run_video(patched, spec, GRID)
     assert torch.equal(out, run_video(model, spec, GRID))
     line, data = one_report(caplog, server)
-    assert "26 latent frames (trained 21): time untouched (time_axis off)" in line and "inactive" in line
-    assert data["active"] is False and data["time_active"] is False and data["time_method"] == "off"
-
-
-def test_method_off_on_a_long_clip_claims_no_riflex(server, caplog):
-    spec, model, patched = wan(26, method="off")
-    with caplog.at_level(logging.INFO, logger="DyPE"):
-        out = run_video(patched, spec, GRID)
-    assert torch.equal(out, run_video(model, spec, GRID))
-    line, data = one_report(caplog, server)
-    assert "time untouched (method off)" in line and "inactive (method off)" in line
+    assert untouched in line and "inactive" in line
     assert "RIFLEx" not in line and "RIFLEx" not in str(data)
     assert data["active"] is False and data["time_active"] is False and data["time_method"] == "off"
 
