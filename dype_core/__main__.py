@@ -108,8 +108,7 @@ def _models() -> str:
     for key, model in MODELS.items():
         height, width = model.native
         clip = f"{(int(model.layout.base_frames) - 1) * model.frames_per_latent + 1} frames" if model.video else ""
-        shift = "none (EDM sigmas)" if model.mu is None else f"mu {model.mu:.4g}"
-        lines.append(f"{key:<26} {model.layout.name:<26} {f'{width}x{height}':<11} {clip:<11} {shift}")
+        lines.append(f"{key:<26} {model.layout.name:<26} {f'{width}x{height}':<11} {clip:<11} {model.shift}")
     return "\n".join(lines)
 
 

@@ -21,6 +21,9 @@ from .shift import edm_simple_schedule, simple_schedule
 
 #: The EDM sigma range of a rectified flow sampled in EDM sigmas (Cosmos Predict2's config).
 COSMOS_SIGMAS = (0.002, 80.0)
+#: Entries of ``ModelSamplingFlux``'s sigma table (ComfyUI's ``ModelType.FLUX``, which writes its shift as
+#: ``mu``); a discrete flow tabulates 1000 and writes a shift ``s``.
+FLUX_TIMESTEPS = 10000
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,15 @@ class Model:
         """Diffusion time ``t`` in ``[0, 1]`` of one of the model's sigmas."""
         return sigma_to_t if self.mu is not None else edm_flow_time
 
+    @property
+    def shift(self) -> str:
+        """The own time shift as the model's config writes it: ``mu 1.15`` or ``shift 3 (mu 1.099)``."""
+        if self.mu is None:
+            return "none (EDM sigmas)"
+        if self.timesteps == FLUX_TIMESTEPS:
+            return f"mu {self.mu:.4g}"
+        return f"shift {math.exp(self.mu):.4g} (mu {self.mu:.4g})"
+
     def latent_frames(self, frames: int) -> int:
         """Latent frames of a video of ``frames`` frames: the first, then one per ``frames_per_latent``."""
         return (frames - 1) // self.frames_per_latent + 1
@@ -86,28 +98,26 @@ def _renamed(layout: RotaryLayout, name: str, native: int = 1024, **changes: int
 _WAN = dict(axes_dim=(44, 42, 42), theta=10000.0, time_axis=0)
 _HUNYUAN_VIDEO = dict(axes_dim=(16, 56, 56), theta=256.0, time_axis=0)
 _LATENT_8, _LATENT_16 = (8, 2), (16, 1)
-#: ``ModelSamplingFlux``'s table (ComfyUI's ``ModelType.FLUX``); every other entry samples a discrete flow.
-_FLUX_SAMPLING = 10000
 
 _MODELS = (
     # FLUX.1 dev, Krea, Fill, Kontext, Ovis-Image, LongCat-Image: ModelSamplingFlux, mu 1.15.
-    Model("flux", FLUX1, mu=1.15, timesteps=_FLUX_SAMPLING),
+    Model("flux", FLUX1, mu=1.15, timesteps=FLUX_TIMESTEPS),
     # FLUX.1 schnell: a discrete flow of shift 1 (its config), mu 0.
     Model("flux-schnell", replace(FLUX1, name="FLUX.1 schnell"), mu=0.0),
-    Model("flux2", FLUX2, mu=2.02, timesteps=_FLUX_SAMPLING),
-    Model("chroma", _renamed(FLUX1, "Chroma"), mu=1.15, timesteps=_FLUX_SAMPLING),
+    Model("flux2", FLUX2, mu=2.02, timesteps=FLUX_TIMESTEPS),
+    Model("chroma", _renamed(FLUX1, "Chroma"), mu=1.15, timesteps=FLUX_TIMESTEPS),
     Model("chroma-radiance", _renamed(FLUX1, "Chroma Radiance", latent_downscale=1, patch=16), mu=1.15,
-          timesteps=_FLUX_SAMPLING),
-    Model("qwen-image", _renamed(FLUX1, "Qwen-Image", native=1328), mu=1.15, timesteps=_FLUX_SAMPLING),
+          timesteps=FLUX_TIMESTEPS),
+    Model("qwen-image", _renamed(FLUX1, "Qwen-Image", native=1328), mu=1.15, timesteps=FLUX_TIMESTEPS),
     Model("qwen-image-2.1", _renamed(FLUX1, "Qwen-Image 2.1", latent_downscale=16, patch=1), mu=0.69,
-          timesteps=_FLUX_SAMPLING),
+          timesteps=FLUX_TIMESTEPS),
     Model("mage-flow", _renamed(FLUX1, "Mage-Flow", native=2048, latent_downscale=16, patch=1), mu=math.log(6.0)),
     Model("lumina2", _layout("Lumina 2", (32, 32, 32), 10000.0, 1024, _LATENT_8), mu=math.log(6.0)),
     Model("z-image", _layout("Z-Image", (32, 48, 48), 256.0, 1024, _LATENT_8), mu=math.log(3.0)),
     Model("z-image-pixel", _layout("Z-Image pixel space", (32, 48, 48), 256.0, 1024, (1, 16)), mu=math.log(3.0)),
     Model("hidream-i1", _layout("HiDream-I1", (64, 32, 32), 10000.0, 1024, _LATENT_8), mu=math.log(3.0)),
-    Model("krea2", _layout("Krea 2", (32, 48, 48), 1000.0, 1024, _LATENT_8), mu=1.15, timesteps=_FLUX_SAMPLING),
-    Model("lens", _layout("Lens", (8, 28, 28), 10000.0, 1440, _LATENT_16), mu=1.829, timesteps=_FLUX_SAMPLING),
+    Model("krea2", _layout("Krea 2", (32, 48, 48), 1000.0, 1024, _LATENT_8), mu=1.15, timesteps=FLUX_TIMESTEPS),
+    Model("lens", _layout("Lens", (8, 28, 28), 10000.0, 1440, _LATENT_16), mu=1.829, timesteps=FLUX_TIMESTEPS),
     Model("hunyuanimage-2.1", _layout("HunyuanImage 2.1", (64, 64), 256.0, 2048, (32, 1)), mu=math.log(5.0)),
     Model("hunyuanimage-2.1-refiner", _layout("HunyuanImage 2.1 Refiner", native=2048, px=_LATENT_16,
                                                **_HUNYUAN_VIDEO), mu=math.log(4.0)),

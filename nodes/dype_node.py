@@ -98,10 +98,11 @@ class DyPE(io.ComfyNode):
                 io.Combo.Input(
                     "time_shift", options=list(TIME_SHIFTS), default="model",
                     tooltip="Noise schedule shift, as FLUX's mu (a shift s is mu = ln s). model (default): keep "
-                    "the model's own, including a ModelSamplingFlux / ModelSamplingSD3 / AuraFlow node upstream. "
-                    "base: the family's own (FLUX.1: 1.15, the DyPE paper's). linear: mu rising linearly in "
-                    "image tokens from the family's own at its native size (ComfyUI's FLUX rule; very high at "
-                    "4K: most steps stay noisy, smoother result). custom: the mu below.",
+                    "what the model samples with, including a ModelSamplingFlux / ModelSamplingSD3 / AuraFlow node "
+                    "upstream. base: the loaded checkpoint's own default, ignoring such a node (FLUX.1 dev mu 1.15, "
+                    "the DyPE paper's; schnell shift 1). linear: mu rising linearly in image tokens from that "
+                    "default at the native size (ComfyUI's FLUX rule; very high at 4K: most steps stay noisy, "
+                    "smoother result). custom: the mu below.",
                 ),
                 io.Float.Input(
                     "mu", default=1.15, min=FiniteMin(0.0), max=MU_MAX, step=0.01, advanced=True,
