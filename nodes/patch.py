@@ -65,8 +65,8 @@ class Patch:
 
     ``pinned`` is the ``model_sampling`` object DyPE installed for ``base`` and ``custom`` (``None``
     otherwise) and ``replaced`` the object patch it took the place of (``None``: the model's own), so
-    that DyPE applied again can undo it. ``own_mu`` is the checkpoint's own default shift, which
-    ``base`` pins and ``linear`` starts from (``None``: its sampling has no shift).
+    that DyPE applied again can undo it. ``own_mu`` is the shift of the checkpoint's own sampling,
+    which ``base`` restores and ``linear`` starts from (``None``: its sampling has no shift).
     """
 
     family: Family
@@ -363,15 +363,15 @@ def apply_dype(
         time_shift.require_shift_sampling(sampling, time_shift_policy)
     patched.add_object_patch(family.embedder, REPLACEMENTS[family.source](original))
     pinned = replaced = None
-    own_mu = time_shift.own_mu(model)
+    own = time_shift.own_sampling(model)
     if time_shift_policy in ("base", "custom"):
-        fixed = own_mu if time_shift_policy == "base" else mu
-        pinned = time_shift.pinned_sampling(sampling, model.model.model_config, fixed)
+        custom = time_shift_policy == "custom"
+        pinned = time_shift.pinned_sampling(sampling, model.model.model_config, mu) if custom else own
         replaced = patched.object_patches.get("model_sampling")
         patched.add_object_patch("model_sampling", pinned)
 
     patch = Patch(family=family, layout=layout, settings=settings, time_shift=time_shift_policy, node_id=node_id,
-                  pinned=pinned, replaced=replaced, own_mu=own_mu)
+                  pinned=pinned, replaced=replaced, own_mu=time_shift.sampling_mu(own))
     wrappers = {OUTER_SAMPLE: OuterSampleWrapper(patch), family.hook.kind: ModelCallWrapper(patch)}
     if family.controlnets:
         wrappers[CALC_COND_BATCH] = ControlStepWrapper(patch)
@@ -413,4 +413,4 @@ def patch_of(model: Any) -> Patch:
         return installed[-1].patch
     family, layout = _detect(model)
     return Patch(family=family, layout=layout, settings=DyPESettings(), time_shift="model",
-                 own_mu=time_shift.own_mu(model))
+                 own_mu=time_shift.sampling_mu(time_shift.own_sampling(model)))

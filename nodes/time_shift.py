@@ -3,13 +3,13 @@
 Shifted flow models sample ``sigma = s t / (1 + (s - 1) t)``: FLUX's ``ModelSamplingFlux``
 writes the shift as ``mu = log s``, the discrete-flow models (Lumina, Z-Image, HiDream, Wan,
 Hunyuan...) as ``s`` itself. Policies speak ``mu`` for both. ``model`` keeps the model's own
-sampling (a sampling node upstream included); ``base`` pins the loaded checkpoint's own default,
-as its ComfyUI model config sets it (FLUX.1 dev mu 1.15, as the DyPE paper's experiments; FLUX.1
-schnell shift 1; Wan Animate 2 shift 5), whatever a sampling node upstream set; ``custom`` pins a
-given ``mu``; ``linear`` raises ``mu`` linearly in image tokens (ComfyUI's FLUX rule, anchored at
-that default at the family's native size). Fixed
-values are an object patch of ``model_sampling``; ``linear`` depends on the latent, so the
-run's sigmas are re-shifted when sampling starts.
+sampling (a sampling node upstream included); ``base`` restores the loaded checkpoint's own
+sampling, as its ComfyUI model config makes it (FLUX.1 dev mu 1.15, as the DyPE paper's
+experiments; FLUX.1 schnell shift 1; Wan Animate 2 shift 5), whatever a sampling node upstream
+set; ``custom`` pins a given ``mu``; ``linear`` raises ``mu`` linearly in image tokens (ComfyUI's
+FLUX rule, anchored at that default at the family's native size). Fixed values are an object
+patch of ``model_sampling``; ``linear`` depends on the latent, so the run's sigmas are re-shifted
+when sampling starts.
 """
 
 from __future__ import annotations
@@ -41,12 +41,12 @@ def sampling_mu(sampling: Any) -> float | None:
     return None
 
 
-def own_mu(model: Any) -> float | None:
-    """The ``mu`` a loaded model (a ``ModelPatcher``) samples with by default: a fresh sampling object of
-    its base model's own sampling class, made from its model config, as ComfyUI makes it on loading.
-    Object patches (a sampling node upstream, an earlier DyPE) do not change it; ``None`` without a shift."""
+def own_sampling(model: Any) -> Any:
+    """The sampling a loaded model (a ``ModelPatcher``) has by default: a fresh object of its base model's
+    own sampling class, made from its model config, as ComfyUI makes it on loading. Object patches (a
+    sampling node upstream, an earlier DyPE) do not change it."""
     base = model.model
-    return sampling_mu(type(base.model_sampling)(base.model_config))
+    return type(base.model_sampling)(base.model_config)
 
 
 def require_shift_sampling(sampling: Any, policy: str) -> None:

@@ -234,7 +234,8 @@ def test_time_shift_model_keeps_the_sampling_and_base_pins_the_family_shift(mode
     assert dype(user, spec, time_shift="model").get_model_object("model_sampling") is own
     patched = dype(user, spec, time_shift="base")
     pinned = patched.get_model_object("model_sampling")
-    assert type(pinned) is type(own) and pinned.shift == pytest.approx(spec.shift, rel=1e-12)
+    assert type(pinned) is type(user.model.model_sampling)  # the checkpoint's own sampling, not the node's
+    assert pinned is not user.model.model_sampling and pinned.shift == pytest.approx(spec.shift, rel=1e-12)
     family = model_sampling(ModelConfig({}, spec.latent_format(), {"shift": spec.shift, "multiplier": spec.multiplier}),
                             spec.model_type)
     sigmas = KSampler(patched, steps=4, device=CPU, scheduler="simple").sigmas

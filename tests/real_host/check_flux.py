@@ -184,6 +184,21 @@ def _():
     assert abs(dype(flux, time_shift="custom", mu=3.0).get_model_object("model_sampling").shift - 3.0) < 1e-12
 
 
+@check("flux1: time shift base is the checkpoint's own default: schnell's shift 1, whatever a node upstream set")
+def _():
+    from comfy_extras.nodes_model_advanced import ModelSamplingFlux
+
+    schnell = tiny_flux.patcher(dict(tiny_flux.FLUX1, guidance_embed=False), models.FluxSchnell)
+    own = schnell.get_model_object("model_sampling")
+    assert type(own).__name__ == "ModelSampling" and own.shift == 1.0, (type(own).__mro__, own.shift)
+    upstream = ModelSamplingFlux().patch(schnell, 3.0, 0.5, 512, 512)[0]  # a FLUX mu node before DyPE
+    pinned = dype(upstream, time_shift="base").get_model_object("model_sampling")
+    assert type(pinned) is type(own) and pinned.shift == 1.0, (type(pinned).__mro__, pinned.shift)
+    assert dype(upstream).get_model_object("model_sampling") is upstream.get_model_object("model_sampling")
+    dev_pinned = dype(ModelSamplingFlux().patch(flux, 3.0, 0.5, 512, 512)[0], time_shift="base")
+    assert dev_pinned.get_model_object("model_sampling").shift == 1.15
+
+
 @check("flux1: DyPE(linear) then ComfyUI's ModelSamplingDiscrete (eps) is refused when sampling starts")
 def _():
     from comfy_extras.nodes_model_advanced import ModelSamplingDiscrete
