@@ -58,8 +58,10 @@ CHROMIUM_ARGS = [
     # Nothing but the loopback server: every other host name fails to resolve.
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
 ]
-#: Frontend settings for the temporary user: no first-run template browser, no minimap or canvas info.
-SETTINGS = {"Comfy.TutorialCompleted": True, "Comfy.Minimap.Visible": False, "Comfy.Graph.CanvasInfo": False}
+#: Frontend settings for the temporary user: no first-run template browser, no minimap or canvas info, and no
+#: missing-models dialog over the node (the workflow names real model files the tiny server does not have).
+SETTINGS = {"Comfy.TutorialCompleted": True, "Comfy.Minimap.Visible": False, "Comfy.Graph.CanvasInfo": False,
+            "Comfy.Workflow.ShowMissingModelsWarning": False}
 VIEWPORT = {"width": 1400, "height": 900}
 DEVICE_SCALE = 2  # a sharp screenshot: the chart and the canvas follow devicePixelRatio
 ZOOM = 1.0  # canvas scale for the screenshot (graph units -> CSS px)

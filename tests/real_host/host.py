@@ -21,7 +21,9 @@ from comfy.cli_args import args  # noqa: E402  (must precede every other comfy i
 
 args.cpu = True
 
-
+# As main.py does before anything imports ``nodes``: bind ComfyUI's ``utils`` package now, since ``nodes``
+# (0.14) puts ``comfy/`` first on ``sys.path``, where ``comfy/utils.py`` would take the name.
+import utils.extra_config  # noqa: E402,F401
 from pack import load_pack  # noqa: E402,F401  (re-exported for the scripts)
 
 
