@@ -75,30 +75,35 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser("models", help="list every model the node supports, its native size and time shift")
     p = commands.add_parser("plan", help="print the per-step plan and write its chart")
-    p.add_argument("--model", type=_model, default=MODELS["flux"], help="a key from `models` (default flux)")
+    p.add_argument("--model", type=_model, default="flux", help="a key from `models` (default flux)")
     p.add_argument("--width", type=_number("--width", 1, 32768, int), required=True, help="image width in px")
     p.add_argument("--height", type=_number("--height", 1, 32768, int), required=True, help="image height in px")
     p.add_argument("--frames", type=_number("--frames", 1, 100000, int),
                    help="video models: frames of the clip (default: the trained length)")
-    p.add_argument("--steps", type=_number("--steps", 1, 1000, int), default=28, help="steps of the simple scheduler")
+    p.add_argument("--steps", type=_number("--steps", 1, 1000, int), default=28,
+                   help="steps of the simple scheduler (default 28)")
     p.add_argument("--method", type=_label("--method", list(menu.METHODS)), default="Dy-YaRN",
-                   help=f"one of: {', '.join(menu.METHODS)}")
-    p.add_argument("--lambda-s", type=_number("--lambda-s", 0, menu.LAMBDA_MAX), default=2.0)
-    p.add_argument("--lambda-t", type=_number("--lambda-t", 0, menu.LAMBDA_MAX), default=2.0)
+                   help=f"one of: {', '.join(menu.METHODS)} (default Dy-YaRN)")
+    p.add_argument("--lambda-s", type=_number("--lambda-s", 0, menu.LAMBDA_MAX), default=2.0,
+                   help="strength of k(t) = lambda_s t^lambda_t (Dy-NTK, Dy-PI, legacy ramp; default 2)")
+    p.add_argument("--lambda-t", type=_number("--lambda-t", 0, menu.LAMBDA_MAX), default=2.0,
+                   help="how fast the correction relaxes as noise falls (default 2)")
     p.add_argument("--yarn-ramp", type=_label("--yarn-ramp", menu.RAMPS), default="official",
-                   help=f"one of: {', '.join(menu.RAMPS)}")
+                   help=f"Dy-YaRN's ramp: one of {', '.join(menu.RAMPS)} (default official)")
     p.add_argument("--scaling", type=_label("--scaling", list(menu.SCALINGS)), default="per-axis",
-                   help=f"one of: {', '.join(menu.SCALINGS)}")
-    p.add_argument("--attention-scale", type=_label("--attention-scale", ("on", "off")), default="on")
+                   help=f"one of: {', '.join(menu.SCALINGS)} (default per-axis)")
+    p.add_argument("--attention-scale", type=_label("--attention-scale", ("on", "off")), default="on",
+                   help="YaRN's attention factor 0.1 ln s + 1: on (default) or off")
     p.add_argument("--time-shift", type=_label("--time-shift", menu.TIME_SHIFTS), default="model",
                    help="model (the model's own sampling), base (the same here: no sampling node upstream), "
-                   "linear (ComfyUI's rule, rising with image tokens) or custom (--mu)")
+                   "linear (ComfyUI's rule, rising with image tokens) or custom (--mu); default model")
     p.add_argument("--mu", type=_number("--mu", 0, menu.MU_MAX), help="the mu of --time-shift custom (default 1.15)")
     p.add_argument("--time-axis", type=_label("--time-axis", list(menu.TIME_AXIS)), default="RIFLEx",
-                   help=f"video models above their trained length: one of {', '.join(menu.TIME_AXIS)}")
+                   help=f"video models above their trained length: one of {', '.join(menu.TIME_AXIS)} (default RIFLEx)")
     p.add_argument("--base-resolution", type=_number("--base-resolution", 0, menu.BASE_RESOLUTION_MAX, int),
                    default=0, help="the training resolution in px (default 0: the model's own)")
-    p.add_argument("--chart", type=Path, default=Path("dype_plan.png"), help="PNG to write ('-' for none)")
+    p.add_argument("--chart", type=Path, default=Path("dype_plan.png"),
+                   help="the chart, a .png, or '-' for none (default dype_plan.png)")
     return parser
 
 
@@ -126,6 +131,8 @@ def _run_mu(model: Model, time_shift: str, mu: float | None, image_tokens: int) 
 def _plan(args: argparse.Namespace) -> Plan:
     """The plan the options ask for; ``ValueError`` names a bad combination."""
     model: Model = args.model
+    if str(args.chart) != "-" and args.chart.suffix.lower() != ".png":
+        raise ValueError(f"--chart writes a PNG: give a path ending in .png, or '-' for none; got {args.chart}")
     if args.mu is not None and args.time_shift != "custom":
         raise ValueError(f"--mu is the mu of --time-shift custom; this run uses --time-shift {args.time_shift}")
     if args.frames is not None and not model.video:

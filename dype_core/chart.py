@@ -23,10 +23,12 @@ def _pyplot():
 
 
 def _figure(plan: Plan):
-    """One heatmap per spatial axis of ``log2(w'_i / w_i)`` over steps and pairs (white:
-    untouched; blue: compressed), and the schedule ``t``, ``k(t)`` beside them."""
+    """One heatmap per spatial axis (and a video's time axis) of ``log2(w'_i / w_i)`` over steps and
+    pairs (white: untouched; blue: compressed), and the schedule ``t``, ``k(t)`` beside them."""
     plt = _pyplot()
     per_axis = [[step.axes[a] for step in plan.steps] for a in range(len(plan.steps[0].axes))]
+    if plan.steps[0].time is not None:
+        per_axis.append([step.time for step in plan.steps])
     floor = min(min(math.log2(r) for axis in per_axis for a in axis for r in a.ratio), -1.0)
     # Fixed margins: a layout engine would cost more time than all the drawing.
     figure, panels = plt.subplots(1, len(per_axis) + 1, figsize=(4.4 * (len(per_axis) + 1), 4.0))
@@ -35,7 +37,8 @@ def _figure(plan: Plan):
         grid = np.array([[math.log2(r) for r in a.ratio] for a in axis]).T
         image = panel.imshow(grid, aspect="auto", origin="lower", cmap="Blues_r", vmin=floor, vmax=0.0,
                              interpolation="nearest")
-        panel.set_title(f"{axis[0].name}: {axis[0].tokens} tokens, s = {axis[0].scale:.3g}, "
+        unit = "latent frames" if axis[0].name == "time" else "tokens"
+        panel.set_title(f"{axis[0].name}: {axis[0].tokens} {unit}, s = {axis[0].scale:.3g}, "
                         f"attention x{axis[0].attention_scale:.3g}", fontsize=9)
         panel.set_xlabel("step")
         panel.set_ylabel("pair i (high -> low frequency)")
@@ -45,6 +48,7 @@ def _figure(plan: Plan):
     schedule.plot(steps, [s.t for s in plan.steps], label="t (diffusion time)")
     schedule.plot(steps, [s.kappa for s in plan.steps], label="k(t)")
     schedule.set_xlabel("step")
+    schedule.set_ylim(0.0, 1.05 * max(1.0, *(s.kappa for s in plan.steps)))  # no autoscaled offset
     schedule.set_title("schedule")
     schedule.legend()
     if not plan.active:

@@ -115,7 +115,8 @@ _MODELS = (
     Model("lumina2", _layout("Lumina 2", (32, 32, 32), 10000.0, 1024, _LATENT_8), mu=math.log(6.0)),
     Model("z-image", _layout("Z-Image", (32, 48, 48), 256.0, 1024, _LATENT_8), mu=math.log(3.0)),
     Model("z-image-pixel", _layout("Z-Image pixel space", (32, 48, 48), 256.0, 1024, (1, 16)), mu=math.log(3.0)),
-    Model("hidream-i1", _layout("HiDream-I1", (64, 32, 32), 10000.0, 1024, _LATENT_8), mu=math.log(3.0)),
+    # HiDream-I1: ComfyUI's config sets its shift twice, the second time to nothing: shift 1.
+    Model("hidream-i1", _layout("HiDream-I1", (64, 32, 32), 10000.0, 1024, _LATENT_8), mu=0.0),
     Model("krea2", _layout("Krea 2", (32, 48, 48), 1000.0, 1024, _LATENT_8), mu=1.15, timesteps=FLUX_TIMESTEPS),
     Model("lens", _layout("Lens", (8, 28, 28), 10000.0, 1440, _LATENT_16), mu=1.829, timesteps=FLUX_TIMESTEPS),
     Model("hunyuanimage-2.1", _layout("HunyuanImage 2.1", (64, 64), 256.0, 2048, (32, 1)), mu=math.log(5.0)),

@@ -183,7 +183,9 @@ class Plan:
         """Why DyPE leaves the tables plain (for a plan that is not ``active``)."""
         if self.settings.method == "none":
             return "inactive (method off)"
-        # Any spatial scale above 1 changes some pair, so only time can be above its base here.
+        if max(self.scales) > 1.0:  # above the base, but the schedule never moves a pair (lambda_s 0)
+            label = self.settings.label
+            return f"inactive: {label} changes no frequency at this size and schedule (plain RoPE, bitwise)"
         time = ", time untouched" if self.time_scale > 1.0 else ""
         return f"inactive, at or below the base resolution{time} (plain RoPE, bitwise)"
 
@@ -200,7 +202,8 @@ class Plan:
             return f"{head}: {self.inactive_reason()}{shift}"
         first, last = self.steps[0], self.steps[-1]
         line = (
-            f"{head}, {len(self.steps)} steps: k(t) {first.kappa:.3g} -> {last.kappa:.3g}, "
+            f"{head}, {len(self.steps)} step{'s' if len(self.steps) > 1 else ''}: k(t) {first.kappa:.3g} -> "
+            f"{last.kappa:.3g}, "
             f"attention x{max(a.attention_scale for a in first.axes):.4g}{shift}"
         )
         return f"{line}; {self.degenerate_cause()}" if self.degenerate else line

@@ -73,8 +73,8 @@ class DyPESettings:
 
     @property
     def time_label(self) -> str:
-        """The time axis's method in words: ``RIFLEx``, ``Dy-RIFLEx``, the spatial label or ``off``."""
-        return {"riflex": "RIFLEx", "dy-riflex": "Dy-RIFLEx", "off": "off"}.get(self.time, self.label)
+        """The time axis's method in words: ``RIFLEx``, ``Dy-RIFLEx``, ``follow method`` or ``off``."""
+        return {"riflex": "RIFLEx", "dy-riflex": "Dy-RIFLEx", "follow": "follow method", "off": "off"}[self.time]
 
     @property
     def label(self) -> str:

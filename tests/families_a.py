@@ -155,7 +155,7 @@ KINDS = {
                     dict(_ZIMAGE, siglip_feat_dim=SIGLIP_DIM), 8),
     "zimage_pixel": (ZImagePixelSpace, FLOW, latent_formats.ZImagePixelSpace, {"shift": 3.0, "multiplier": 1.0},
                      dict(_ZIMAGE, patch_size=16, in_channels=3), 1),
-    "hidream": (HiDream, FLOW, latent_formats.Flux, {"shift": 3.0}, dict(
+    "hidream": (HiDream, FLOW, latent_formats.Flux, {}, dict(
         patch_size=2, in_channels=16, out_channels=16, axes_dims_rope=(64, 32, 32),
         caption_channels=(TEXT_DIM, TEXT_DIM), llama_layers=(0, 1)), 8),
     "krea2": (Krea2, FLUX, latent_formats.Wan21, {"shift": 1.15, "multiplier": 1.0}, dict(

@@ -106,6 +106,7 @@ def test_the_time_shifts_mean_what_the_node_s_mean(capsys):
     (["--base-resolution", "1000"], "base resolution 1000 px is not a positive multiple of 16 px"),
     (["--model", "cosmos-predict2", "--time-shift", "linear"], "samples EDM sigmas, which have none"),
     (["--chart", "/nonexistent/folder/plan.png"], "--chart: cannot write /nonexistent/folder/plan.png"),
+    (["--chart", "plan.svg"], "--chart writes a PNG: give a path ending in .png, or '-' for none; got plan.svg"),
 ])
 def test_bad_input_is_one_line_naming_it_with_status_2(capsys, args, message):
     status, _, err = run(capsys, "plan", "--width", "2048", "--height", "2048", "--steps", "2", *args)

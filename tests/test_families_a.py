@@ -77,7 +77,8 @@ FACTS = {
     "qwen": QWEN, "qwen_2511": QWEN, "qwen_layered": QWEN, "lumina2": LUMINA, "newbie": LUMINA,
     "zimage": ZIMAGE, "zimage_omni": replace(ZIMAGE, siglip=True),
     "zimage_pixel": replace(ZIMAGE, family="Z-Image pixel space"),
-    "hidream": Facts("HiDream-I1", 1024, "diffusion_model.pe_embedder", "first", corner, 3.0, True, head_axis=2),
+    # ComfyUI's HiDream config sets its sampling settings twice, the second time empty: shift 1.
+    "hidream": Facts("HiDream-I1", 1024, "diffusion_model.pe_embedder", "first", corner, 1.0, True, head_axis=2),
     "krea2": Facts("Krea 2", 1024, "diffusion_model.pe_embedder", "after_text", corner, 1.15, False),
     "lens": Facts("Lens", 1440, "diffusion_model.pos_embed", "first", centred_up, 1.829, False),
 }

@@ -146,6 +146,15 @@ def test_a_plan_that_changes_no_table_is_inactive_and_says_why():
     assert riflex.active and "time x1.95, RIFLEx" in riflex.summary()
 
 
+@pytest.mark.parametrize("method", ["pi", "ntk"])
+def test_lambda_s_0_above_the_base_is_inactive_for_what_it_is(method):
+    """``k(t) = 0`` at every step: Dy-PI and Dy-NTK keep plain RoPE although the image is 4x the base."""
+    result = plan(FLUX1, 4096, 4096, [1.0, 0.5, 0.0], DyPESettings(method=method, lambda_s=0.0))
+    assert not result.active and result.scales == (4.0, 4.0)
+    assert "changes no frequency at this size and schedule (plain RoPE, bitwise)" in result.summary()
+    assert "at or below the base" not in result.summary()
+
+
 @pytest.mark.parametrize("sigmas,time_shift,mu,advice", [
     ([1.0, 0.0], "model", 1.15, "one step, whose only model call is at sigma 1, so k(t) never relaxes; use more steps"),
     ([1.0, 1.0, 0.0], "linear", 11.5, "(the linear time shift, mu 11.5 (linear), is too high; use time_shift model)"),

@@ -2,8 +2,9 @@
 
 HiDream-I1: image first ``(0, r, c)`` then zero text ids, float32; its own ``EmbedND``
 returns ``[B, L, 1, ...]``. Native 1024 px (HiDream-ai/HiDream-I1 ``gradio_demo.py``
-resolutions, all about 1 MP); base shift 3.0 (the Full model's scheduler shift there;
-ComfyUI's config leaves the shift at 1).
+resolutions, all about 1 MP). The Full model's own scheduler shift there is 3.0, but ComfyUI's
+config leaves the shift at 1, which ``time_shift = base`` restores (ComfyUI's HiDream workflows set
+the shift with a ``ModelSamplingSD3`` node, which ``model`` keeps).
 Krea 2: zero text ids then the image ``(0, r, c)``, float32; axes from the head dim
 (32/48/48 at 128), theta 1000. Native "1K" (Krea's Krea 2 guide); ``ModelSamplingFlux`` 1.15.
 Lens: image first, centred ``(0, r - ceil(rows / 2), c - ceil(cols / 2))``, then text on
