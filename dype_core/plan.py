@@ -204,7 +204,7 @@ class Plan:
         line = (
             f"{head}, {len(self.steps)} step{'s' if len(self.steps) > 1 else ''}: k(t) {first.kappa:.3g} -> "
             f"{last.kappa:.3g}, "
-            f"attention x{max(a.attention_scale for a in first.axes):.4g}{shift}"
+            f"attention x{max(a.attention_scale for a in self._axes(first)):.4g}{shift}"
         )
         return f"{line}; {self.degenerate_cause()}" if self.degenerate else line
 
