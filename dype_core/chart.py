@@ -26,9 +26,7 @@ def _figure(plan: Plan):
     """One heatmap per spatial axis (and a video's time axis) of ``log2(w'_i / w_i)`` over steps and
     pairs (white: untouched; blue: compressed), and the schedule ``t``, ``k(t)`` beside them."""
     plt = _pyplot()
-    per_axis = [[step.axes[a] for step in plan.steps] for a in range(len(plan.steps[0].axes))]
-    if plan.steps[0].time is not None:
-        per_axis.append([step.time for step in plan.steps])
+    per_axis = list(zip(*(step.all_axes for step in plan.steps)))  # each axis over the steps
     floor = min(min(math.log2(r) for axis in per_axis for a in axis for r in a.ratio), -1.0)
     # Fixed margins: a layout engine would cost more time than all the drawing.
     figure, panels = plt.subplots(1, len(per_axis) + 1, figsize=(4.4 * (len(per_axis) + 1), 4.0))

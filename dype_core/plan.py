@@ -87,6 +87,11 @@ class Step:
     axes: tuple[AxisStep, ...]
     time: AxisStep | None = None
 
+    @property
+    def all_axes(self) -> tuple[AxisStep, ...]:
+        """The spatial axes, then a video's time axis."""
+        return (*self.axes, *(() if self.time is None else (self.time,)))
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -108,14 +113,11 @@ class Plan:
     time_shift: str = "model"
     mu: float | None = None
 
-    def _axes(self, step: Step) -> tuple[AxisStep, ...]:
-        return (*step.axes, *(() if step.time is None else (step.time,)))
-
     @property
     def active(self) -> bool:
         """Whether DyPE changes the model's tables: some pair's frequency or some axis's attention scale
         differs from plain RoPE at some step. Otherwise the run is the host's own, bitwise."""
-        return any(a.changed or a.attention_scale != 1.0 for step in self.steps for a in self._axes(step))
+        return any(a.changed or a.attention_scale != 1.0 for step in self.steps for a in step.all_axes)
 
     @property
     def time_active(self) -> bool:
@@ -204,14 +206,14 @@ class Plan:
         line = (
             f"{head}, {len(self.steps)} step{'s' if len(self.steps) > 1 else ''}: k(t) {first.kappa:.3g} -> "
             f"{last.kappa:.3g}, "
-            f"attention x{max(a.attention_scale for a in self._axes(first)):.4g}{shift}"
+            f"attention x{max(a.attention_scale for a in first.all_axes):.4g}{shift}"
         )
         return f"{line}; {self.degenerate_cause()}" if self.degenerate else line
 
     def table(self) -> str:
         """The per-step table as fixed-width text: per axis, pairs per band (``BANDS``) and the shortest
         and longest effective wavelength."""
-        names = [a.name for a in self._axes(self.steps[0])] if self.steps else []
+        names = [a.name for a in self.steps[0].all_axes] if self.steps else []
         bands = "/".join(BANDS)
         header = f"{'step':>4} {'sigma':>7} {'t':>6} {'k(t)':>6}"
         for name in names:
@@ -219,7 +221,7 @@ class Plan:
         lines = [self.summary(), header.rstrip()]
         for step in self.steps:
             line = f"{step.index:>4} {step.sigma:>7.4f} {step.t:>6.4f} {step.kappa:>6.4f}"
-            for axis in self._axes(step):
+            for axis in step.all_axes:
                 counts = "/".join(str(n) for n in axis.bands().values())
                 lo, hi = axis.wavelengths
                 line += f" | {counts:<38} {lo:.3g} .. {hi:<12.4g}"
