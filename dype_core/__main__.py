@@ -82,8 +82,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="video models: frames of the clip (default: the trained length)")
     p.add_argument("--steps", type=_number("--steps", 1, 1000, int), default=28,
                    help="steps of the simple scheduler (default 28)")
-    p.add_argument("--method", type=_label("--method", list(menu.METHODS)), default="Dy-YaRN",
-                   help=f"one of: {', '.join(menu.METHODS)} (default Dy-YaRN)")
+    p.add_argument("--method", type=_label("--method", list(menu.METHODS)), default=menu.DEFAULT_METHOD,
+                   help=f"one of: {', '.join(menu.METHODS)} (default {menu.DEFAULT_METHOD})")
     p.add_argument("--lambda-s", type=_number("--lambda-s", 0, menu.LAMBDA_MAX), default=2.0,
                    help="strength of k(t) = lambda_s t^lambda_t (Dy-NTK, Dy-PI, legacy ramp; default 2)")
     p.add_argument("--lambda-t", type=_number("--lambda-t", 0, menu.LAMBDA_MAX), default=2.0,
@@ -94,6 +94,10 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"one of: {', '.join(menu.SCALINGS)} (default per-axis)")
     p.add_argument("--attention-scale", type=_label("--attention-scale", ("on", "off")), default="on",
                    help="YaRN's attention factor 0.1 ln s + 1: on (default) or off")
+    p.add_argument("--proportional-attention", type=_label("--proportional-attention", ("on", "off")),
+                   default="on" if menu.DEFAULT_PROPORTIONAL else "off",
+                   help="attention logits times sqrt(log N / log N_train) above the native size: on or off "
+                   f"(default {'on' if menu.DEFAULT_PROPORTIONAL else 'off'})")
     p.add_argument("--time-shift", type=_label("--time-shift", menu.TIME_SHIFTS), default="model",
                    help="model (the model's own sampling), base (the same here: no sampling node upstream), "
                    "linear (ComfyUI's rule, rising with image tokens) or custom (--mu); default model")
@@ -139,7 +143,7 @@ def _plan(args: argparse.Namespace) -> Plan:
         video = ", ".join(key for key, m in MODELS.items() if m.video)
         raise ValueError(f"--frames is for video models ({video}); {args.model.key} makes images")
     settings = menu.settings(args.method, args.lambda_s, args.lambda_t, args.yarn_ramp, args.scaling,
-                             args.attention_scale == "on", args.time_axis)
+                             args.attention_scale == "on", args.time_axis, args.proportional_attention == "on")
     layout = model.layout.with_base_resolution(args.base_resolution) if args.base_resolution else model.layout
     frames = 1
     if model.video:

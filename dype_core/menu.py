@@ -11,11 +11,14 @@ METHODS = {
     "Dy-YaRN": ("yarn", True),
     "Dy-NTK": ("ntk", True),
     "Dy-PI": ("pi", True),
+    "SEGA": ("sega", False),
     "YaRN (static)": ("yarn", False),
     "NTK (static)": ("ntk", False),
     "PI (static)": ("pi", False),
     "off": ("none", False),
 }
+#: The node's defaults, chosen from the lab and the published comparisons (README, "Which method should I use?").
+DEFAULT_METHOD, DEFAULT_PROPORTIONAL = "Dy-YaRN", False
 #: The scaling menu: label -> ``DyPESettings.scaling``.
 SCALINGS = {"per-axis": "per_axis", "isotropic": "isotropic"}
 #: The time-axis menu (video models above their trained clip length): label -> ``DyPESettings.time``.
@@ -27,8 +30,8 @@ TIME_SHIFTS = ("model", "base", "linear", "custom")
 LAMBDA_MAX, MU_MAX, BASE_RESOLUTION_MAX = 10.0, 20.0, 16384
 
 __all__ = [
-    "BASE_RESOLUTION_MAX", "LAMBDA_MAX", "METHODS", "MU_MAX", "RAMPS", "SCALINGS", "TIME_AXIS", "TIME_SHIFTS",
-    "check_shift", "settings",
+    "BASE_RESOLUTION_MAX", "DEFAULT_METHOD", "DEFAULT_PROPORTIONAL", "LAMBDA_MAX", "METHODS", "MU_MAX", "RAMPS",
+    "SCALINGS", "TIME_AXIS", "TIME_SHIFTS", "check_shift", "settings",
 ]
 
 
@@ -44,7 +47,7 @@ def _one_of(name: str, value: str, menu: dict | tuple) -> None:
 
 def settings(
     method: str, lambda_s: float, lambda_t: float, yarn_ramp: str, scaling: str, attention_scale: bool,
-    time_axis: str = "RIFLEx",
+    time_axis: str = "RIFLEx", proportional_attention: bool = False,
 ) -> DyPESettings:
     """The menus' labels and the numbers as ``DyPESettings``; ``ValueError`` says what is allowed."""
     _one_of("method", method, METHODS)
@@ -53,10 +56,13 @@ def settings(
     _one_of("time_axis", time_axis, TIME_AXIS)
     _in_range("lambda_s", lambda_s, LAMBDA_MAX)
     _in_range("lambda_t", lambda_t, LAMBDA_MAX)
+    if not isinstance(proportional_attention, bool):
+        raise ValueError(f"proportional_attention must be true or false, got {proportional_attention!r}")
     name, dynamic = METHODS[method]
     return DyPESettings(
         method=name, dynamic=dynamic, lambda_s=lambda_s, lambda_t=lambda_t, yarn_ramp=yarn_ramp,
         scaling=SCALINGS[scaling], attention_scale=attention_scale, time=TIME_AXIS[time_axis],
+        proportional=proportional_attention,
     )
 
 

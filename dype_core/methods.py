@@ -1,4 +1,4 @@
-"""Frequency methods for one rotary axis: plain RoPE, PI, NTK-aware, YaRN and their DyPE forms.
+"""Frequency methods for one rotary axis: plain RoPE, PI, NTK-aware, YaRN and their DyPE forms, and SEGA's.
 
 Every method is one function with the same keyword signature, returning the new angular
 frequencies and the attention scale of the axis; ``METHODS`` maps each name to it, and
@@ -61,6 +61,12 @@ def _ntk(
     pairs = torch.arange(omega.numel(), dtype=omega.dtype, device=omega.device)
     fraction = 2.0 * pairs / max(2 * omega.numel() - 2, 1)
     return omega * torch.exp(-(exponent * fraction) * math.log(scale)), 1.0
+
+
+def _sega(omega: torch.Tensor, *, scale: float, **_: object) -> tuple[torch.Tensor, float]:
+    """SEGA's frequencies: static NTK-aware ones (the magnitude of each pair comes from the latent's
+    spectrum, ``sega.pair_gains``, applied in ``frequencies.dype``)."""
+    return _ntk(omega, scale=scale, t=None, lambda_s=1.0, lambda_t=1.0)
 
 
 def _yarn(
@@ -135,12 +141,13 @@ def _riflex(
 FrequencyMethod = Callable[..., tuple[torch.Tensor, float]]
 
 #: Every method by name. ``lumina`` is a comparison baseline, not a DyPE method; ``riflex`` is for a time
-#: axis (one pair changes), a comparison method there.
+#: axis (one pair changes), a comparison method there; ``sega`` is static (its magnitudes follow the latent).
 METHODS: dict[str, FrequencyMethod] = {
     "none": _none,
     "pi": _pi,
     "ntk": _ntk,
     "yarn": _yarn,
+    "sega": _sega,
     "lumina": _lumina,
     "riflex": _riflex,
 }

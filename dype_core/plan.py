@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
-from . import frequencies
+from . import frequencies, sega
+from .attention import proportional_factor
 from .layout import RotaryLayout
 from .schedule import sigma_to_t
 from .settings import DyPESettings
@@ -27,7 +28,9 @@ class AxisStep:
     """One spatial axis at one step: ``N`` tokens against a base of ``L``.
 
     ``omega`` holds the effective frequencies ``w'_i`` and ``ratio`` the ratios ``w'_i / w_i``
-    (1: untouched; ``1 / s``: fully interpolated).
+    (1: untouched; ``1 / s``: fully interpolated). ``attention_scale`` is the gain of every pair (YaRN's
+    factor; SEGA's ``m_ref``); ``magnitudes`` holds SEGA's ``m_i`` of each pair when a latent's spectrum
+    set them (empty otherwise).
     """
 
     name: str
@@ -37,6 +40,14 @@ class AxisStep:
     attention_scale: float
     omega: tuple[float, ...]
     ratio: tuple[float, ...]
+    magnitudes: tuple[float, ...] = ()
+
+    @property
+    def gain_range(self) -> tuple[float, float]:
+        """The smallest and largest gain of the axis's pairs."""
+        if self.magnitudes:
+            return min(self.magnitudes), max(self.magnitudes)
+        return self.attention_scale, self.attention_scale
 
     @property
     def wavelengths(self) -> tuple[float, float]:
@@ -115,9 +126,41 @@ class Plan:
 
     @property
     def active(self) -> bool:
-        """Whether DyPE changes the model's tables: some pair's frequency or some axis's attention scale
-        differs from plain RoPE at some step. Otherwise the run is the host's own, bitwise."""
-        return any(a.changed or a.attention_scale != 1.0 for step in self.steps for a in step.all_axes)
+        """Whether DyPE changes the model: some pair's frequency or gain differs from plain RoPE at some step,
+        or proportional attention scales the logits. Otherwise the run is the host's own, bitwise."""
+        gains = any(a.changed or a.gain_range != (1.0, 1.0) for step in self.steps for a in step.all_axes)
+        return gains or self.attention_factor != 1.0
+
+    @property
+    def attention_factor(self) -> float:
+        """Proportional attention's logit factor for the image's own tokens (a joint attention's text tokens
+        lower it a little), 1 when it is off or the method is off."""
+        if not self.settings.proportional or self.settings.method == "none":
+            return 1.0
+        base = math.prod(self.layout.base_grid) * min(self.frames, self.layout.base_frames or self.frames)
+        tokens = self.frames * self.grid[0] * self.grid[1]
+        return proportional_factor(tokens, tokens, base)
+
+    def attention_text(self) -> str:
+        """The attention changes in words: YaRN's factor, SEGA's magnitudes (their range over the run when a
+        latent set them, else ``m_ref`` and the range any latent can give) and proportional attention."""
+        parts = []
+        if self.settings.method == "sega":
+            axes = self.steps[0].axes
+            if all(a.magnitudes for step in self.steps for a in step.axes):
+                spans = [(min(s.axes[i].gain_range[0] for s in self.steps),
+                          max(s.axes[i].gain_range[1] for s in self.steps)) for i in range(len(axes))]
+                parts.append("SEGA magnitudes " + ", ".join(
+                    f"{a.name} {lo:.3f}..{hi:.3f}" for a, (lo, hi) in zip(axes, spans)))
+            else:
+                parts.append("SEGA magnitudes around m_ref " + ", ".join(
+                    f"{a.name} {a.attention_scale:.4g} (any latent: {_span(sega.gain_range(a.attention_scale))})"
+                    for a in axes))
+        else:
+            parts.append(f"attention x{max(a.attention_scale for a in self.steps[0].all_axes):.4g}")
+        if self.attention_factor != 1.0:
+            parts.append(f"proportional attention x{self.attention_factor:.4g}")
+        return ", ".join(parts)
 
     @property
     def time_active(self) -> bool:
@@ -205,8 +248,7 @@ class Plan:
         first, last = self.steps[0], self.steps[-1]
         line = (
             f"{head}, {len(self.steps)} step{'s' if len(self.steps) > 1 else ''}: k(t) {first.kappa:.3g} -> "
-            f"{last.kappa:.3g}, "
-            f"attention x{max(a.attention_scale for a in first.all_axes):.4g}{shift}"
+            f"{last.kappa:.3g}, {self.attention_text()}{shift}"
         )
         return f"{line}; {self.degenerate_cause()}" if self.degenerate else line
 
@@ -225,19 +267,29 @@ class Plan:
                 counts = "/".join(str(n) for n in axis.bands().values())
                 lo, hi = axis.wavelengths
                 line += f" | {counts:<38} {lo:.3g} .. {hi:<12.4g}"
+                if axis.magnitudes:
+                    line += " m {:.3f}..{:.3f}".format(*axis.gain_range)
             lines.append(line.rstrip())
         return "\n".join(lines)
 
 
+def _span(bounds: tuple[float, float]) -> str:
+    """``1..1.45``."""
+    return f"{bounds[0]:.3g}..{bounds[1]:.3g}"
+
+
 def _axis_step(layout: RotaryLayout, freqs: frequencies.RotaryFrequencies, plain: torch.Tensor,
                scales: tuple[float, ...], axis: int, name: str, tokens: int) -> AxisStep:
-    """One axis of one step: its frequencies against plain RoPE."""
+    """One axis of one step: its frequencies against plain RoPE, and its gains."""
     first, end = layout.pair_slices[axis]
     omega = freqs.omega[first:end]
+    gain = freqs.gains[axis]
+    per_pair = isinstance(gain, torch.Tensor)
     return AxisStep(
         name=name, tokens=tokens, base_len=layout.base_len(axis), scale=scales[axis],
-        attention_scale=freqs.gains[axis], omega=tuple(omega.tolist()),
+        attention_scale=sega.reference_magnitude(scales[axis]) if per_pair else gain, omega=tuple(omega.tolist()),
         ratio=tuple((omega / plain[first:end]).tolist()),
+        magnitudes=tuple(gain.tolist()) if per_pair else (),
     )
 
 
@@ -251,13 +303,15 @@ def plan(
     frames: int = 1,
     time_shift: str = "model",
     mu: float | None = None,
+    spectra: Sequence[sega.Spectrum | None] = (),
 ) -> Plan:
     """The plan for a ``width x height`` image (``frames`` latent frames of a video) sampled with
     ``sigmas`` (ending with the last one).
 
     One step per model call at ``sigmas[:-1]``, as the host's samplers do; ``time`` maps a
     sigma to diffusion time (``sigma_to_t`` for flow models with ``sigma_max = 1``). ``time_shift``
-    and ``mu`` say how the schedule was shifted, for the summary.
+    and ``mu`` say how the schedule was shifted, for the summary. ``spectra``, one per step (or none),
+    are the latents' spectra SEGA's magnitudes came from.
     """
     settings = settings or DyPESettings()
     if width <= 0 or height <= 0:
@@ -273,10 +327,13 @@ def plan(
     scales = layout.axis_scales(rows, cols, settings.scaling, frames)
     plain = frequencies.plain(layout).omega
     steps = []
+    if spectra and len(spectra) != len(values) - 1:
+        raise ValueError(f"spectra must hold one spectrum per step ({len(values) - 1}), got {len(spectra)}")
     for index, sigma in enumerate(values[:-1]):
         t = time(sigma)
         active = settings.method != "none"
-        freqs = frequencies.dype(layout, settings, scales if active else (1.0,) * len(scales), t)
+        spectrum = spectra[index] if spectra else None
+        freqs = frequencies.dype(layout, settings, scales if active else (1.0,) * len(scales), t, spectrum=spectrum)
         at = (layout, freqs, plain, scales)
         axes = (_axis_step(*at, layout.row_axis, "rows", rows), _axis_step(*at, layout.col_axis, "cols", cols))
         video = _axis_step(*at, layout.time_axis, "time", frames) if layout.base_frames is not None else None

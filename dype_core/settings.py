@@ -20,10 +20,12 @@ class DyPESettings:
     """One DyPE configuration; validated on construction.
 
     ``method`` is one of ``METHODS``; ``dynamic`` selects its DyPE form (frequencies follow
-    ``k(t)``) over the static one. ``attention_scale`` applies YaRN's ``0.1 ln s + 1`` to the
+    ``k(t)``) over the static one (SEGA has only the latter: its magnitudes follow the latent).
+    ``attention_scale`` applies YaRN's ``0.1 ln s + 1`` to the
     scaled axes (YaRN only; constant in time). ``time`` is how a video's time axis is extrapolated
     above its trained length: ``"riflex"`` (RIFLEx, static), ``"dy-riflex"`` (RIFLEx on the DyPE
-    schedule), ``"follow"`` (the spatial method and its schedule) or ``"off"``.
+    schedule), ``"follow"`` (the spatial method and its schedule) or ``"off"``. ``proportional`` scales
+    the attention logits by ``attention.proportional_factor`` above the base size (proportional attention).
     """
 
     method: str = "yarn"
@@ -34,6 +36,7 @@ class DyPESettings:
     scaling: str = "per_axis"
     attention_scale: bool = True
     time: str = "riflex"
+    proportional: bool = False
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -50,6 +53,8 @@ class DyPESettings:
             raise ValueError(f"unknown time {self.time!r}; choose one of {', '.join(TIME_METHODS)}")
         if self.method == "lumina" and not self.dynamic:
             raise ValueError("method 'lumina' is time-aware and has no static form: set dynamic=True")
+        if self.method == "sega" and self.dynamic:
+            raise ValueError("method 'sega' follows the latent, not a schedule: set dynamic=False")
 
     def kappa(self, t: float) -> float:
         """The schedule factor this method follows at time ``t``; 1 when static.
@@ -68,7 +73,7 @@ class DyPESettings:
         if self.time == "off" or self.method == "none":
             return None
         if self.time == "follow":
-            return self
+            return replace(self, method="ntk") if self.method == "sega" else self
         return replace(self, method="riflex", dynamic=self.time == "dy-riflex", attention_scale=False)
 
     @property
@@ -79,6 +84,6 @@ class DyPESettings:
     @property
     def label(self) -> str:
         """Short human name: ``Dy-YaRN``, ``NTK``, ``off``..."""
-        names = {"none": "off", "pi": "PI", "ntk": "NTK", "yarn": "YaRN", "lumina": "Lumina-Next"}
+        names = {"none": "off", "pi": "PI", "ntk": "NTK", "yarn": "YaRN", "sega": "SEGA", "lumina": "Lumina-Next"}
         name = names[self.method]
         return f"Dy-{name}" if self.dynamic and self.method in ("pi", "ntk", "yarn") else name

@@ -35,14 +35,15 @@ def _fill(out: torch.Tensor, positions: torch.Tensor, layout: RotaryLayout, freq
     for axis, (first, end) in enumerate(layout.pair_slices):
         angle = positions[..., axis, None].to(torch.float64) * freqs.omega[first:end]
         gain = freqs.gains[axis]
+        scaled = isinstance(gain, torch.Tensor) or gain != 1.0
         block = out[..., first:end, :, :]
         value = torch.cos(angle)
-        if gain != 1.0:
+        if scaled:
             value.mul_(gain)
         block[..., 0, 0] = value
         block[..., 1, 1] = value
         value = torch.sin(angle, out=angle)
-        if gain != 1.0:
+        if scaled:
             value.mul_(gain)
         block[..., 1, 0] = value
         block[..., 0, 1] = value.neg_()

@@ -3,7 +3,7 @@
 Scale ``s`` means a canvas of ``s`` times the training size on each side (fractional scales
 such as 1.25 included, as long as the canvas is a whole number of patches). A *row* is a
 method with an attention treatment: ``"YaRN"`` samples with the trained attention,
-``"YaRN+PA"`` with proportional attention (``lab.model.proportional_attention``). Every row
+``"YaRN+PA"`` with proportional attention (``dype_core.attention.proportional_factor``). Every row
 draws the same samples (noise seeds ``0 .. count - 1``, each prompted with the scene of its
 seed, ``lab.data.conditions``) with the same Euler sampler and steps.
 At ``1x`` every row is plain RoPE with the trained attention (all axis scales are 1, where

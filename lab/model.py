@@ -9,7 +9,7 @@ rotated by the table of ``lab.rope``; the model predicts the rectified-flow velo
 ``v = noise - x0``.
 
 Attention logits are ``lambda q.k / sqrt(d)``. Training always uses ``lambda = 1``; sampling
-may pass proportional attention's ``lambda`` (``proportional_attention``), which keeps the
+may pass proportional attention's ``lambda`` (``dype_core.attention.proportional_factor``), which keeps the
 attention entropy of a larger token count at its trained level.
 """
 
@@ -61,17 +61,6 @@ class ModelConfig:
         """Inverse of ``dataclasses.asdict`` (after a JSON round trip, which makes tuples lists)."""
         axes = values["axes_dim"]
         return cls(**{**values, "axes_dim": (int(axes[0]), int(axes[1]))})
-
-
-def proportional_attention(tokens: int, base_tokens: int) -> float:
-    """Proportional attention's logit factor ``lambda = sqrt(log N / log N_train)`` for ``N``
-    tokens against the ``N_train`` of training: Jin et al. 2023 (arXiv 2306.08645) replace the
-    softmax scale ``sqrt(1 / d)`` by ``sqrt(log_{N_train} N / d)`` to keep the attention entropy
-    of training, and Lumina-Next samples with it. 1 at or below the trained count, where
-    nothing is diluted."""
-    if tokens <= base_tokens:
-        return 1.0
-    return math.sqrt(math.log(tokens) / math.log(base_tokens))
 
 
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:

@@ -189,6 +189,43 @@ def attention_effects(diffs: dict[str, Cell], scales: list[float]) -> list[str]:
     return lines
 
 
+#: Paired differences that choose the node's default: ``(a, b, what it asks)``, a minus b, for every treatment
+#: suffix ``x`` where both rows exist. Negative SWD and positive P(one) favour ``a``.
+CHOICES = (
+    ("SEGA", "Dy-YaRN", "SEGA against DyPE's default"),
+    ("SEGA", "NTK", "SEGA's magnitudes against its NTK frequencies alone"),
+    ("SEGA", "PI", "SEGA against the lab's best layout keeper"),
+    ("SEGA+PA", "SEGA", "proportional attention on top of SEGA's magnitudes"),
+    ("SEGA+PA", "Dy-YaRN+PA", "SEGA against DyPE, both with proportional attention"),
+    ("Dy-YaRN+PA", "Dy-YaRN/no-factor+PA", "proportional attention stacked on YaRN's factor, against replacing it"),
+    ("Dy-YaRN/no-factor+PA", "Dy-YaRN", "proportional attention replacing YaRN's factor, against the factor alone"),
+)
+
+
+def choices(diffs: dict[str, Cell], scales: list[float]) -> list[str]:
+    """The ``CHOICES`` differences per scale (patch SWD and P(one object)) as a markdown table, and each
+    scale's lowest-SWD and most-often-one-object rows."""
+    up = [scale_key(s) for s in scales if s > 1]
+    lines = ["| a minus b | " + " | ".join(f"{s}x SWD | {s}x P(one)" for s in up) + " |",
+             "|---|" + "---|---|" * len(up)]
+    for a, b, what in CHOICES:
+        cells = [f"{fmt(diffs[f'{a}-{b}@swd@{s}'])} | {fmt(diffs[f'{a}-{b}@one@{s}'], 2)}" for s in up]
+        lines.append(f"| {a} - {b} ({what}) | " + " | ".join(cells) + " |")
+    return lines
+
+
+def leaders(result: dict[str, dict[str, dict[str, Cell]]], scales: list[float]) -> list[str]:
+    """Per scale: the rows with the lowest patch SWD and the highest P(one object), with their values."""
+    lines = []
+    for s in (scale_key(s) for s in scales if s > 1):
+        rows = [r for r in result if r != REAL]
+        swd = sorted(rows, key=lambda r: result[r][s]["swd"].value)[:3]
+        one = sorted(rows, key=lambda r: -result[r][s]["one"].value)[:3]
+        lines.append(f"- {s}x: lowest SWD " + ", ".join(f"{r} {result[r][s]['swd'].value:.3f}" for r in swd)
+                     + "; most often one object " + ", ".join(f"{r} {result[r][s]['one'].value:.2f}" for r in one))
+    return lines
+
+
 def comparisons(scales: list[float], compared: list[str]) -> list[tuple[str, str, str, str]]:
     """Every paired difference the claims use for the ``compared`` treatments (suffixes whose
     gate passed; every row is sampled then), and the attention effects: ``(a, b, metric, scale_key)``."""
@@ -200,6 +237,7 @@ def comparisons(scales: list[float], compared: list[str]) -> list[tuple[str, str
                 out += [(dyn + x, static + x, "swd", s), (dyn + x, static + x, "one", s)]
             out += [("Dy-YaRN" + x, m + x, "swd", s) for m in lab_rope.METHODS if m != "Dy-YaRN"]
         out += [(m + "+PA", m, metric, s) for m in lab_rope.METHODS for metric in ("one", "swd")]
+        out += [(a, b, metric, s) for a, b, _ in CHOICES for metric in ("swd", "one")]
     return out
 
 
@@ -289,6 +327,8 @@ def markdown(result: dict[str, dict[str, dict[str, Cell]]], diffs: dict[str, Cel
                   *claims(diffs, result, scales, suffix), ""]
     if compared:
         lines += ["## Proportional attention's effect (method+PA minus method, paired)", "",
-                  *attention_effects(diffs, scales), ""]
+                  *attention_effects(diffs, scales), "",
+                  "## SEGA, and how proportional attention meets YaRN's factor (paired)", "",
+                  *choices(diffs, scales), "", "Leaders:", "", *leaders(result, scales), ""]
     lines += ["## Tables (value [95% interval])", "", *metric_tables(result, scales)]
     return "\n".join(lines) + "\n"

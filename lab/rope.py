@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from dype_core import DyPESettings, RotaryLayout, build_table
+from dype_core import DyPESettings, RotaryLayout, build_table, sega
 from dype_core import frequencies as freqs
 
 #: Methods the lab compares, in report order: label -> settings (None is plain RoPE).
@@ -24,6 +24,10 @@ METHODS: dict[str, DyPESettings | None] = {
     "Dy-NTK": DyPESettings(method="ntk", dynamic=True),
     "Dy-YaRN": DyPESettings(method="yarn", dynamic=True),
     "Lumina": DyPESettings(method="lumina", dynamic=True, scaling="area"),
+    "SEGA": DyPESettings(method="sega", dynamic=False),
+    # Dy-YaRN's frequencies without its attention factor 0.1 ln s + 1: with +PA, proportional attention
+    # replaces that factor instead of stacking on it.
+    "Dy-YaRN/no-factor": DyPESettings(method="yarn", dynamic=True, attention_scale=False),
 }
 
 
@@ -42,15 +46,27 @@ def position_ids(rows: int, cols: int) -> torch.Tensor:
     return grid.reshape(1, rows * cols, 2).to(torch.float32)
 
 
-def table(lay: RotaryLayout, rows: int, cols: int, settings: DyPESettings | None, t: float) -> torch.Tensor:
-    """The rotary table ``[1, 1, rows * cols, D/2, 2, 2]`` of a ``rows x cols`` grid at diffusion
+def table(
+    lay: RotaryLayout, rows: int, cols: int, settings: DyPESettings | None, t: float,
+    latent: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The rotary table ``[1 | B, 1, rows * cols, D/2, 2, 2]`` of a ``rows x cols`` grid at diffusion
     time ``t`` (``t = sigma`` for a rectified-flow model): plain RoPE when ``settings`` is None,
-    else ``dype_core.frequencies.dype`` at the layout's per-axis scales (``s = max(1, N/L)``)."""
+    else ``dype_core.frequencies.dype`` at the layout's per-axis scales (``s = max(1, N/L)``).
+    SEGA's magnitudes follow each image of ``latent [B, C, H, W]`` (the step's input) on its own, one
+    table per image, so that a sample does not depend on the batch it is drawn in."""
+    ids = position_ids(rows, cols)
     if settings is None:
-        frequencies = freqs.plain(lay)
-    else:
-        frequencies = freqs.dype(lay, settings, lay.axis_scales(rows, cols, settings.scaling), t)
-    return build_table(position_ids(rows, cols), lay, frequencies)
+        return build_table(ids, lay, freqs.plain(lay))
+    scales = lay.axis_scales(rows, cols, settings.scaling)
+    if settings.method != "sega" or max(scales) == 1.0:
+        return build_table(ids, lay, freqs.dype(lay, settings, scales, t))
+    if latent is None:
+        raise ValueError("SEGA's table follows the latent: pass the step's input as latent")
+    return torch.cat([
+        build_table(ids, lay, freqs.dype(lay, settings, scales, t, spectrum=sega.spectrum(image[None], lay.patch)))
+        for image in latent
+    ])
 
 
 def apply_rope(x: torch.Tensor, rope: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ integrates ``dx/dt = v(x_t, t)`` from ``t = 1`` (noise) to ``t = 0`` with Euler 
 each step comes from ``lab.rope.table`` at that step's ``t`` (= sigma, since sigma_max = 1),
 so dynamic methods follow DyPE's ``k(t)`` exactly as the node pack does. With
 ``proportional`` every step also scales the attention logits by
-``lab.model.proportional_attention`` of the token count (the same factor for every method).
+``dype_core.attention.proportional_factor`` of the token count (the same factor for every method).
 ``on_step`` sees the model's prediction of the clean image at every step, ``x0 = x_t - t v``
 (the flow's ``x_t = (1 - t) x0 + t noise`` solved with ``v = noise - x0``); the last step's
 prediction is the sample itself.
@@ -19,9 +19,10 @@ from collections.abc import Callable
 import torch
 
 from dype_core import DyPESettings
+from dype_core.attention import proportional_factor
 
 from . import rope as lab_rope
-from .model import DiT, proportional_attention
+from .model import DiT
 
 
 def time_grid(steps: int) -> list[float]:
@@ -45,11 +46,12 @@ def sample(
     is called at every step with the step's time and clean-image prediction."""
     layout = model.config.layout()
     rows, cols = noise.shape[2] // model.config.patch, noise.shape[3] // model.config.patch
-    logit_scale = proportional_attention(rows * cols, model.config.base_tokens ** 2) if proportional else 1.0
+    tokens = rows * cols
+    logit_scale = proportional_factor(tokens, tokens, model.config.base_tokens ** 2) if proportional else 1.0
     x = noise
     times = time_grid(steps)
     for t, t_next in zip(times[:-1], times[1:]):
-        table = lab_rope.table(layout, rows, cols, settings, t)
+        table = lab_rope.table(layout, rows, cols, settings, t, x)
         v = model(x, torch.full((x.shape[0],), t), prompt, table, logit_scale)
         if on_step is not None:
             on_step(t, x - t * v)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..dype_core import DyPESettings, RotaryLayout, TableCache
+from ..dype_core.sega import Spectrum
 from .families.family import Family
 from .tokens import Locator
 
@@ -28,8 +29,10 @@ class Step:
 
     ``tokens`` finds the main image's tokens in an embedder call; they are ``frames`` grids
     of ``(rows, cols)``. With ``exact_ids`` their row and column ids are rebuilt in float32
-    from the grid, the first token at the family's ``origin``. ``served`` counts the tables
-    DyPE built for the main image during the call (one entry per table).
+    from the grid, the first token at the family's ``origin``. ``spectrum`` is the spectral energy of the
+    call's latent (SEGA only). With ``proportional`` the attention override scales ``q`` against
+    ``base_tokens``, the main image's tokens at the trained size. ``served`` counts the tables DyPE built
+    for the main image during the call, ``attended`` the attention calls it scaled (one entry each).
     """
 
     family: Family
@@ -41,19 +44,30 @@ class Step:
     grid: tuple[int, int]
     tokens: Locator
     exact_ids: bool
+    spectrum: Spectrum | None = None
+    proportional: bool = False
+    base_tokens: float = 0.0
     served: list[bool] = field(default_factory=list, compare=False, hash=False)
+    attended: list[bool] = field(default_factory=list, compare=False, hash=False)
+
+    @property
+    def count(self) -> int:
+        """The main image's tokens: ``frames x rows x cols``."""
+        return self.frames * self.grid[0] * self.grid[1]
 
 
 @dataclass(frozen=True)
 class Seen:
     """What one model call of a sampling run received: its main image's ``frames x (rows, cols)`` tokens,
     the ``(width, height)`` in pixels its latent decodes to, and its sigma (the largest of the call's, as a
-    0-d tensor on the call's device, read back only once the run has ended; ``None``: the call had none)."""
+    0-d tensor on the call's device, read back only once the run has ended; ``None``: the call had none),
+    and the spectrum SEGA read from its latent (``None``: no SEGA call)."""
 
     frames: int
     grid: tuple[int, int]
     pixels: tuple[int, int]
     sigma: torch.Tensor | None
+    spectrum: Spectrum | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,18 @@ from typing import Any
 from comfy_api.latest import io
 
 from ..dype_core import menu
-from ..dype_core.menu import BASE_RESOLUTION_MAX, LAMBDA_MAX, METHODS, MU_MAX, RAMPS, SCALINGS, TIME_AXIS, TIME_SHIFTS
+from ..dype_core.menu import (
+    BASE_RESOLUTION_MAX,
+    DEFAULT_METHOD,
+    DEFAULT_PROPORTIONAL,
+    LAMBDA_MAX,
+    METHODS,
+    MU_MAX,
+    RAMPS,
+    SCALINGS,
+    TIME_AXIS,
+    TIME_SHIFTS,
+)
 from .families import supported
 from .patch import apply_dype
 
@@ -42,24 +53,29 @@ class DyPE(io.ComfyNode):
     def define_schema(cls) -> io.Schema:
         return io.Schema(
             node_id="DyPE",
-            display_name="DyPE (Dynamic Position Extrapolation)",
+            display_name="DyPE / SEGA: sample above the training resolution",
             category="model_patches/resolution",
+            search_aliases=["SEGA", "spectral energy guided attention", "proportional attention", "YaRN", "RIFLEx",
+                            "high resolution", "4K", "position extrapolation"],
             description=(
                 "Lets a RoPE diffusion transformer sample far above its training resolution (2K-16MP) in one pass, "
-                "at no extra sampling cost: DyPE (arXiv 2510.20766) rescales the model's position frequencies at "
-                "every step from the sampler's noise level, following the latent's own size, and extends video "
-                "models (Wan, HunyuanVideo) past their trained clip length on the time axis. At or below the "
-                "model's native resolution and clip length it changes nothing. "
-                f"Supported: {supported()}."
+                "at no extra sampling cost, with the training-free method of your choice: DyPE (arXiv 2510.20766: "
+                "position frequencies rescaled at every step from the noise level), SEGA (arXiv 2605.22668: "
+                "every rotary pair scaled from the current latent's spectrum), or static PI / NTK / YaRN; with or "
+                "without proportional attention. It extends video models (Wan, HunyuanVideo) past their trained "
+                "clip length on the time axis. At or below the model's native resolution and clip length it "
+                f"changes nothing. Supported: {supported()}."
             ),
             inputs=[
                 io.Model.Input("model"),
                 io.Combo.Input(
-                    "method", options=list(METHODS), default="Dy-YaRN",
-                    tooltip="How positions beyond the training size are handled. Dy-YaRN (default): the DyPE "
-                    "paper's best on FLUX.1 at 2K-4K. Dy-NTK, Dy-PI: its other dynamic forms. The static forms "
-                    "compress the same at every step; in the pack's lab PI (static) kept the layout best at 2x-4x, "
-                    "so try it when objects break apart. off: plain positions, for A/B comparison (above the native "
+                    "method", options=list(METHODS), default=DEFAULT_METHOD,
+                    tooltip="How positions beyond the training size are handled. SEGA: NTK positions with each "
+                    "rotary pair scaled from the latent's spectrum at every step; its authors measured it above "
+                    "DyPE on FLUX.1 and Qwen-Image at 4K-5K (ImageReward, patch-FID). Dy-YaRN: the DyPE paper's "
+                    "best on FLUX.1 at 2K-4K. Dy-NTK, Dy-PI: DyPE's other forms. The static forms compress the "
+                    "same at every step; in the pack's lab PI (static) kept the layout best at 2x-4x, so try it "
+                    "when objects break apart. off: the node does nothing, for A/B comparison (above the native "
                     "size the layout falls apart and texture repeats).",
                 ),
                 io.Float.Input(
@@ -93,7 +109,7 @@ class DyPE(io.ComfyNode):
                 io.Boolean.Input(
                     "attention_scale", default=True, advanced=True,
                     tooltip="YaRN's attention scaling (0.1 ln s + 1) on the scaled axes. On: sharper, keeps "
-                    "contrast at large sizes. Off: softer. YaRN methods only.",
+                    "contrast at large sizes. Off: softer. YaRN methods only (SEGA scales each pair its own way).",
                 ),
                 io.Combo.Input(
                     "time_shift", options=list(TIME_SHIFTS), default="model",
@@ -118,6 +134,13 @@ class DyPE(io.ComfyNode):
                     "to plain positions as noise falls. follow method: the spatial method on time too. off: "
                     "plain time positions. Images and clips up to the trained length are never touched.",
                 ),
+                io.Boolean.Input(
+                    "proportional_attention", default=DEFAULT_PROPORTIONAL, optional=True,
+                    tooltip="Scales attention by sqrt(log N / log N_train) above the native size (Jin et al. 2023, "
+                    "I-Max, Lumina-Next), so that attention over many more tokens stays as focused as in "
+                    "training: steadier layout and contrast at 2x-4x, with any method. In the pack's lab it "
+                    "improved every method at every size. At or below the native size it changes nothing.",
+                ),
             ],
             outputs=[io.Model.Output(tooltip="The model patched with DyPE; the input model is unchanged.")],
             hidden=[io.Hidden.unique_id],
@@ -125,11 +148,15 @@ class DyPE(io.ComfyNode):
 
     @classmethod
     def execute(
-        cls, model: Any, method: str = "Dy-YaRN", lambda_s: float = 2.0, lambda_t: float = 2.0,
+        cls, model: Any, method: str = DEFAULT_METHOD, lambda_s: float = 2.0, lambda_t: float = 2.0,
         yarn_ramp: str = "official", base_resolution: int = 0, scaling: str = "per-axis",
         attention_scale: bool = True, time_shift: str = "model", mu: float = 1.15, time_axis: str = "RIFLEx",
+        proportional_attention: bool = False,
     ) -> io.NodeOutput:
-        settings = menu.settings(method, lambda_s, lambda_t, yarn_ramp, scaling, attention_scale, time_axis)
+        """The patched clone. ``proportional_attention`` is optional: an API prompt or a workflow saved before it
+        existed samples as it did then (off); the widget's default applies to new nodes."""
+        settings = menu.settings(method, lambda_s, lambda_t, yarn_ramp, scaling, attention_scale, time_axis,
+                                 proportional_attention)
         menu.check_shift(time_shift, mu, base_resolution)
         node_id = cls.hidden.unique_id if cls.hidden is not None else None
         return io.NodeOutput(apply_dype(

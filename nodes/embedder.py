@@ -88,7 +88,8 @@ class DyPEEmbedder(torch.nn.Module):
             ids = exact_image_ids(ids, image, step)
         if run is None:
             return self._build(ids, image, step)
-        key = (step.family.name, step.layout, step.settings, step.t, step.scales, image.start, image.stop)
+        key = (step.family.name, step.layout, step.settings, step.t, step.scales, step.spectrum,
+               image.start, image.stop)
         return run.cache.get_or_build(key, ids, lambda: self._build(ids, image, step))
 
     def _build(self, ids: torch.Tensor, image: slice, step: Step) -> torch.Tensor:
@@ -98,7 +99,8 @@ class DyPEEmbedder(torch.nn.Module):
         same pass. A family with its own layout gets the original embedder's table for the
         tokens before and after the image.
         """
-        frequencies = freqs.dype(step.layout, step.settings, step.scales, step.t, math_device(ids.device))
+        frequencies = freqs.dype(step.layout, step.settings, step.scales, step.t, math_device(ids.device),
+                                 step.spectrum)
         family = step.family
         if family.table is None:
             return build_table(ids, step.layout, frequencies, image_tokens=image, head_axis=family.head_axis)
@@ -124,7 +126,7 @@ def rescale_grid_pairs(table: torch.Tensor, step: Step) -> torch.Tensor:
     plane = replace(layout, axes_dim=(layout.axes_dim[layout.row_axis], layout.axes_dim[layout.col_axis]),
                     row_axis=0, col_axis=1, time_axis=None)
     scales = (step.scales[layout.row_axis], step.scales[layout.col_axis])
-    frequencies = freqs.dype(plane, step.settings, scales, step.t, math_device(table.device))
+    frequencies = freqs.dype(plane, step.settings, scales, step.t, math_device(table.device), step.spectrum)
     split = plane.pair_slices[0][1]
     lines = torch.arange(max(rows, cols), dtype=torch.float32, device=table.device)
     line_table = build_table(torch.stack((lines, lines), dim=-1)[None], plane, frequencies)[0, 0]

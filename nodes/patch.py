@@ -25,13 +25,13 @@ from typing import Any
 
 import torch
 
-from ..dype_core import DyPESettings, Plan, RotaryLayout, TableCache, plan
+from ..dype_core import DyPESettings, Plan, RotaryLayout, TableCache, plan, sega
 from ..dype_core.menu import TIME_SHIFTS
-from . import time_shift
+from . import attention, time_shift
 from .context import CONTROL_STEP, RUN, STEP, Run, Seen, Step
 from .controlnet import patch_run_controls
 from .embedder import DyPEComponentTable, DyPEEmbedder, DyPEGridEmbedder, host_embedder
-from .families import Call, Family, class_name, detect
+from .families import Call, Family, UnsupportedModel, class_name, detect
 from .families.family import last
 from .host import comfyui_version
 from .readout import report, report_no_calls
@@ -67,6 +67,8 @@ class Patch:
     otherwise) and ``replaced`` the object patch it took the place of (``None``: the model's own), so
     that DyPE applied again can undo it. ``own_mu`` is the shift of the checkpoint's own sampling,
     which ``base`` restores and ``linear`` starts from (``None``: its sampling has no shift).
+    ``latent_channels`` are the latent's own channels, the ones SEGA reads (a model call's input may
+    carry conditioning channels after them, such as Wan's image-to-video ones; ``None``: all).
     """
 
     family: Family
@@ -77,6 +79,12 @@ class Patch:
     pinned: Any = None
     replaced: Any = None
     own_mu: float | None = None
+    latent_channels: int | None = None
+
+    def base_tokens(self, frames: int) -> float:
+        """The main image's tokens at the trained size for ``frames`` latent frames: the base grid's, times
+        the frames up to the trained clip length of a video model."""
+        return math.prod(self.layout.base_grid) * min(frames, self.layout.base_frames or frames)
 
     def geometry(self, latent: torch.Tensor) -> tuple[int, tuple[int, int]]:
         """``(frames, (rows, cols))`` of the main image for a latent."""
@@ -129,7 +137,8 @@ class Patch:
         call order, one per distinct sigma: calls in a row at one sigma (cond and uncond, context windows
         or areas of one evaluation, a second-order sampler's two evaluations at one sigma) are one step,
         or as many as the schedule itself repeats that sigma (a shift so high that several steps share
-        one float). The plan ends with the schedule's last sigma. Calls that came without a sigma (only
+        one float). SEGA's magnitudes at a step are those of the first call at its sigma. The plan ends
+        with the schedule's last sigma. Calls that came without a sigma (only
         possible at or below the base size) count for their size only; if none at that size had one, the
         steps are the schedule's. The sigmas come back from the device here, in one transfer.
         """
@@ -144,18 +153,24 @@ class Patch:
             return max(self.scales(frames, (rows, cols))), frames * rows * cols
 
         chosen = max(sizes, key=weight)  # the first of equals: the first seen
-        received = [seen.sigma for seen in calls if (seen.frames, *seen.grid) == chosen and seen.sigma is not None]
-        values = _floats([*received, schedule])
+        received = [seen for seen in calls if (seen.frames, *seen.grid) == chosen and seen.sigma is not None]
+        values = _floats([*(seen.sigma for seen in received), schedule])
         received_values, scheduled = values[:len(received)], values[len(received):]
         steps = _steps(received_values, scheduled[:-1]) if received else scheduled[:-1] or scheduled[:1]
+        spectra: dict[float, Any] = {}
+        for value, seen in zip(received_values, received):
+            spectra.setdefault(value, seen.spectrum)
+        measured = [spectra.get(value) for value in steps]
         width, height = sizes[chosen].pixels
         result = plan(self.layout, width, height, [*steps, scheduled[-1]], self.settings, self.family.time,
-                      chosen[0], time_shift=self.time_shift, mu=mu)
+                      chosen[0], time_shift=self.time_shift, mu=mu,
+                      spectra=measured if all(s is not None for s in measured) else ())
         return result, [chosen, *(size for size in sizes if size != chosen)]
 
-    def step(self, call: Call, sigmas: Any, locate: Callable[[Call], Locator], exact_ids: bool) -> Step | None:
-        """The ``Step`` of ``call`` at ``sigmas``, its image tokens found by ``locate``; ``None`` (and
-        nothing located) at or below the base size."""
+    def step(self, call: Call, sigmas: Any, locate: Callable[[Call], Locator], exact_ids: bool,
+             latent: torch.Tensor) -> Step | None:
+        """The ``Step`` of ``call`` at ``sigmas``, its image tokens found by ``locate`` and, for SEGA, the
+        spectrum of its ``latent``; ``None`` (and nothing located or measured) at or below the base size."""
         scales = self.scales(call.frames, call.grid)
         if max(scales) == 1.0:
             return None
@@ -174,6 +189,10 @@ class Patch:
             grid=call.grid,
             tokens=locate(call),
             exact_ids=exact_ids,
+            spectrum=sega.spectrum(latent[:, :self.latent_channels], self.layout.patch)
+            if self.settings.method == "sega" else None,
+            proportional=self.settings.proportional,
+            base_tokens=self.base_tokens(call.frames),
         )
 
     def scales(self, frames: int, grid: tuple[int, int]) -> tuple[float, ...]:
@@ -216,12 +235,13 @@ def _sigma(sigmas: Any) -> torch.Tensor | None:
 
 
 @torch.compiler.disable
-def _record(frames: int, grid: tuple[int, int], pixels: tuple[int, int], sigmas: Any) -> None:
+def _record(frames: int, grid: tuple[int, int], pixels: tuple[int, int], sigmas: Any,
+            spectrum: sega.Spectrum | None) -> None:
     """Record a model call in the sampling run, if there is one. Not traced by ``torch.compile`` (a compiled
     model runs its wrappers in its graph): a list that grows each call would make it recompile every call."""
     run = RUN.get()
     if run is not None:
-        run.calls.append(Seen(frames=frames, grid=grid, pixels=pixels, sigma=_sigma(sigmas)))
+        run.calls.append(Seen(frames=frames, grid=grid, pixels=pixels, sigma=_sigma(sigmas), spectrum=spectrum))
 
 
 def _within(context: Any, step: Step | None, call: Any, *args: Any, **kwargs: Any) -> Any:
@@ -258,8 +278,8 @@ class ModelCallWrapper:
         model = family.hook.diffusion_model(executor.class_obj)
         call = Call(model=model, args=args, kwargs=kwargs, hook=family.hook, frames=frames, grid=grid)
         sigmas = family.hook.sigmas(args, kwargs)
-        step = self.patch.step(call, sigmas, family.image, family.exact_ids)
-        _record(frames, grid, self.patch.pixels(latent), sigmas)
+        step = self.patch.step(call, sigmas, family.image, family.exact_ids, latent)
+        _record(frames, grid, self.patch.pixels(latent), sigmas, None if step is None else step.spectrum)
         try:
             out = _within(STEP, step, executor, *args, **kwargs)
         except LayoutMismatch as error:
@@ -271,6 +291,10 @@ class ModelCallWrapper:
                     f"the model never asked its rotary embedder ({family.embedder}) for the main image's "
                     f"{step.frames}x{step.grid[0]}x{step.grid[1]} token table in this call, so it would sample "
                     "with tables DyPE did not make"))
+            if step.proportional and not step.attended:
+                raise HostMismatch(model, family, (
+                    "its attention never went through ComfyUI's attention override in this call, so proportional "
+                    "attention would not be applied; set proportional_attention off"))
             run.verified.append(True)
         return out
 
@@ -289,7 +313,7 @@ class ControlStepWrapper:
                  *args: Any, **kwargs: Any) -> Any:
         frames, grid = self.patch.geometry(x_in)
         call = Call(model=None, args=(x_in,), kwargs={}, hook=self.patch.family.hook, frames=frames, grid=grid)
-        step = self.patch.step(call, timestep, last, exact_ids=True)
+        step = self.patch.step(call, timestep, last, exact_ids=True, latent=x_in)
         return _within(CONTROL_STEP, step, executor, model, conds, x_in, timestep, *args, **kwargs)
 
 
@@ -342,7 +366,8 @@ def apply_dype(
 
     ``base_resolution`` in pixels overrides the family's training resolution (0: the
     family's). ``time_shift_policy`` is one of ``TIME_SHIFTS``; ``mu`` is used by
-    ``custom``. ``node_id`` is the graph node to show the run's readout on. Raises
+    ``custom``. ``node_id`` is the graph node to show the run's readout on. Proportional attention
+    (``settings.proportional``) installs ``attention.ProportionalAttention``. Raises
     ``ValueError`` (``UnsupportedModel``) with what is wrong and allowed.
     """
     if time_shift_policy not in TIME_SHIFTS:
@@ -352,6 +377,13 @@ def apply_dype(
     if base_resolution < 0:
         raise ValueError(f"base_resolution must be 0 (the model's own) or a size in pixels, got {base_resolution}")
     family, layout = _detect(model)
+    if settings.proportional and not family.attention_override:
+        raise UnsupportedModel(
+            f"proportional attention cannot reach {family.members}: ComfyUI {comfyui_version()} does not pass its "
+            "attention options to the model's attention, where the scaling would act. Set proportional_attention "
+            "off; YaRN's attention factor (attention_scale) and SEGA's magnitudes act through the rotary table "
+            "instead and work here."
+        )
     original = host_embedder(model.get_model_object(family.embedder))
     if base_resolution:
         layout = layout.with_base_resolution(base_resolution)
@@ -370,8 +402,10 @@ def apply_dype(
         replaced = patched.object_patches.get("model_sampling")
         patched.add_object_patch("model_sampling", pinned)
 
+    attention.install(patched.model_options.setdefault("transformer_options", {}), settings.proportional)
     patch = Patch(family=family, layout=layout, settings=settings, time_shift=time_shift_policy, node_id=node_id,
-                  pinned=pinned, replaced=replaced, own_mu=time_shift.sampling_mu(own))
+                  pinned=pinned, replaced=replaced, own_mu=time_shift.sampling_mu(own),
+                  latent_channels=getattr(getattr(model.model, "latent_format", None), "latent_channels", None))
     wrappers = {OUTER_SAMPLE: OuterSampleWrapper(patch), family.hook.kind: ModelCallWrapper(patch)}
     if family.controlnets:
         wrappers[CALC_COND_BATCH] = ControlStepWrapper(patch)

@@ -60,6 +60,7 @@ def dype_inputs(methods, ramps, scalings, policies, time_axes=("RIFLEx",)) -> st
         "time_shift": menu(policies),
         "mu": number(0.0, 20.0),
         "time_axis": menu(time_axes),
+        "proportional_attention": _mostly(st.booleans(), st.one_of(ODD, st.integers())),
     })
 
 

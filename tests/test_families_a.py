@@ -317,3 +317,17 @@ def test_time_shift_model_keeps_the_sampling_and_base_pins_the_family_s_own(mode
         assert pinned.shift == pytest.approx(facts.shift, rel=1e-12) and pinned.multiplier == own.multiplier
     else:
         assert pinned.shift == facts.shift
+
+
+@pytest.mark.parametrize("kind", FAMILY_KINDS)
+def test_sega_and_proportional_attention_change_nothing_at_the_base_and_act_above_it(models, kind):
+    """SEGA with proportional attention samples bitwise like the plain model at the base size. Above it, SEGA's
+    magnitudes change the image against its NTK frequencies alone, and proportional attention changes it again
+    (the run would stop with ``HostMismatch`` if the model's attention never met the override)."""
+    model = models(kind)
+    case = next(c for c in CASES.values() if c.kind == kind)
+    both = {"method": "SEGA", "proportional_attention": True, "base_resolution": BASE}
+    assert torch.equal(case.run(dype(model, **both), (BASE, BASE), steps=1), case.run(model, (BASE, BASE), steps=1))
+    ntk = case.run(dype(model, method="NTK (static)", base_resolution=BASE))
+    sega = case.run(dype(model, method="SEGA", base_resolution=BASE))
+    assert not torch.equal(sega, ntk) and not torch.equal(case.run(dype(model, **both)), sega)

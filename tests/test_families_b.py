@@ -268,3 +268,25 @@ def test_wan_frames_beside_the_video_in_its_call_keep_the_host_table(option, val
     assert all(calls[0][0].shape[1] == (spec.frames + 1) * grid[0] * grid[1] for _, calls, _ in forwards)
     images = check_tables(spec, patched, forwards, grid, lead=lead)
     assert not torch.equal(images[0], images[-1])
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=str)
+def test_sega_and_proportional_attention_change_nothing_at_the_base_and_act_above_it(models, spec):
+    """SEGA with proportional attention: bitwise the plain model at the base; above it SEGA's magnitudes and
+    proportional attention each change the image. Ernie-Image's attention gets no options from ComfyUI, so
+    proportional attention is refused there by name, with what to use instead."""
+    base = models[spec.name]
+    grid = GRIDS["portrait"]
+    if spec.name == "Ernie-Image":
+        with pytest.raises(UnsupportedModel, match="cannot reach ERNIE-Image.*attention_scale"):
+            dype(base, spec, proportional_attention=True)
+        pa = {}
+    else:
+        pa = {"proportional_attention": True}
+    at = (BASE, BASE)
+    assert torch.equal(run(dype(base, spec, method="SEGA", **pa), spec, at), run(base, spec, at))
+    ntk = run(dype(base, spec, method="NTK (static)"), spec, grid)
+    sega = run(dype(base, spec, method="SEGA"), spec, grid)
+    assert not torch.equal(sega, ntk)
+    if pa:
+        assert not torch.equal(run(dype(base, spec, method="SEGA", **pa), spec, grid), sega)

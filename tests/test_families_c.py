@@ -227,3 +227,16 @@ def test_models_without_a_replaceable_table_are_refused_by_name(path, reason):
     with pytest.raises(UnsupportedModel, match=rf"cannot patch {name} \({re.escape(path)}\): .*{re.escape(reason)}"
                                                r".* Supported families: .*JoyImage"):
         detect(model, lambda embedder: None)
+
+
+def test_joyimage_sega_and_proportional_attention_change_nothing_at_the_base_and_act_above_it(joy):
+    positive, negative = joy_conds(())
+    both = {"method": "SEGA", "proportional_attention": True}
+    at = torch.zeros(1, 16, 1, BASE // 8, BASE // 8)
+    assert torch.equal(sample(dype(joy, base_resolution=BASE, **both), at, positive, negative),
+                       sample(joy, at, positive, negative))
+    above = torch.zeros(1, 16, 1, 256 // 8, 160 // 8)
+    ntk = sample(dype(joy, base_resolution=BASE, method="NTK (static)"), above, positive, negative)
+    sega = sample(dype(joy, base_resolution=BASE, method="SEGA"), above, positive, negative)
+    assert not torch.equal(sega, ntk)
+    assert not torch.equal(sample(dype(joy, base_resolution=BASE, **both), above, positive, negative), sega)

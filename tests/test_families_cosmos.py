@@ -115,3 +115,18 @@ def test_time_shift_policies():
     with pytest.raises(ValueError, match="time_shift 'base' sets the flow schedule's shift.*has none"):
         dype(build("Cosmos Predict2"), time_shift="base")
     assert math.isclose(math.exp(patch_of(anima).own_mu), 3.0)
+
+
+@pytest.mark.parametrize("name", KINDS)
+def test_sega_and_proportional_attention_change_nothing_at_the_base_and_act_above_it(name):
+    model = build(name)
+    positive, negative = conds()
+    both = {"method": "SEGA", "proportional_attention": True}
+    at = latent(BASE // TOKEN_PX, BASE // TOKEN_PX)
+    assert torch.equal(sample(dype(model, **both), at, positive, negative, steps=2),
+                       sample(model, at, positive, negative, steps=2))
+    above = latent(24, 20)
+    ntk = sample(dype(model, method="NTK (static)"), above, positive, negative, steps=2)
+    sega = sample(dype(model, method="SEGA"), above, positive, negative, steps=2)
+    assert not torch.equal(sega, ntk)
+    assert not torch.equal(sample(dype(model, **both), above, positive, negative, steps=2), sega)

@@ -8,12 +8,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from dype_core.attention import proportional_factor
 from dype_core.methods import axis_frequencies
 from lab import data, metrics
 from lab import rope as lab_rope
 from lab.__main__ import main
 from lab.evaluate import ATTENTION, GATE_ROWS, Cell, canvas, object_trace, rows_of
-from lab.model import DiT, ModelConfig, proportional_attention
+from lab.model import DiT, ModelConfig
 from lab.report import base_quality, comparisons, gate, markdown
 from lab.sample import noise_for, sample
 from lab.train import TrainConfig, file_hash, load, save, tensor_hash, train
@@ -149,7 +150,7 @@ def test_plain_table_is_plain_rope():
             assert torch.equal(lab_rope.table(lay, base, base, settings, t), plain)
 
 
-@pytest.mark.parametrize("label", [m for m in lab_rope.METHODS if m != "none"])
+@pytest.mark.parametrize("label", [m for m in lab_rope.METHODS if m not in ("none", "SEGA")])
 @pytest.mark.parametrize("t", [1.0, 0.5, 0.05])
 def test_method_tables_equal_dype_core_per_axis(label, t):
     cfg = ModelConfig()
@@ -163,10 +164,30 @@ def test_method_tables_equal_dype_core_per_axis(label, t):
                          t=t if settings.dynamic else None, lambda_s=2.0, lambda_t=2.0)
         for a in (0, 1)
     ]
-    expected = _expected_table(rows, cols, per_axis[0][0], per_axis[1][0], per_axis[0][1], per_axis[1][1])
+    gains = [g if settings.attention_scale else 1.0 for _, g in per_axis]
+    expected = _expected_table(rows, cols, per_axis[0][0], per_axis[1][0], *gains)
     got = lab_rope.table(lay, rows, cols, settings, t)
     assert torch.allclose(got, expected, atol=1e-6)
     assert not torch.allclose(got, lab_rope.table(lay, rows, cols, None, t))
+
+
+def test_sega_tables_follow_each_image_of_the_batch_on_its_own():
+    """The lab's SEGA table of a batch is each image's own (dype_core with that image's spectrum):
+    an image's table does not depend on the batch it is drawn in, and two images differ."""
+    cfg = ModelConfig()
+    lay, settings, base = cfg.layout(), lab_rope.METHODS["SEGA"], cfg.base_tokens
+    rows, cols = 2 * base, 3 * base
+    gen = torch.Generator().manual_seed(0)
+    smooth = torch.nn.functional.interpolate(torch.randn(1, 3, 8, 12, generator=gen), size=(rows * 2, cols * 2),
+                                             mode="bilinear")
+    latents = torch.cat([smooth, torch.randn(1, 3, rows * 2, cols * 2, generator=gen)])
+    both = lab_rope.table(lay, rows, cols, settings, 0.5, latents)
+    assert both.shape[0] == 2
+    for i in range(2):
+        assert torch.equal(both[i:i + 1], lab_rope.table(lay, rows, cols, settings, 0.5, latents[i:i + 1]))
+    assert not torch.allclose(both[0], both[1])
+    with pytest.raises(ValueError, match="latent"):
+        lab_rope.table(lay, rows, cols, settings, 0.5)
 
 
 def test_apply_rope_rotates_interleaved_pairs_like_complex_multiplication():
@@ -218,9 +239,9 @@ def test_proportional_attention_keeps_the_attention_entropy_of_training():
         return float((-(p * p.log()).sum(-1)).mean() / math.log(tokens))
 
     trained = normalised_entropy(base, 1.0)
-    assert proportional_attention(base, base) == 1.0 and proportional_attention(100, base) == 1.0
+    assert proportional_factor(base, base, base) == 1.0 and proportional_factor(100, 100, base) == 1.0
     for tokens in (1024, 4096):
-        factor = proportional_attention(tokens, base)
+        factor = proportional_factor(tokens, tokens, base)
         assert factor == pytest.approx(math.sqrt(math.log(tokens) / math.log(base)))
         assert normalised_entropy(tokens, factor) == pytest.approx(trained, abs=0.01)
         assert normalised_entropy(tokens, 1.0) > trained + 0.03  # diluted without it

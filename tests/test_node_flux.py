@@ -6,6 +6,7 @@ host's FLUX does; ``tests/real_host`` repeats the essentials on the real ComfyUI
 """
 
 import logging
+import re
 
 import pytest
 import torch
@@ -13,7 +14,7 @@ from comfy.model_base import build_flux_patcher
 from comfy.patcher_extension import WrappersMP
 from comfy.sample import sample as host_sample
 from comfy_api.latest._standin import input_types, run_node
-from comfyui_dype.dype_core import FLUX1, DyPESettings, build_table, linear_mu
+from comfyui_dype.dype_core import FLUX1, DyPESettings, build_table, linear_mu, menu
 from comfyui_dype.dype_core import frequencies as freqs
 from comfyui_dype.dype_core.menu import METHODS
 from comfyui_dype.nodes.context import STEP, Step
@@ -60,15 +61,20 @@ def sample(model, kind, px, *, cfg=2.0, steps=3, scheduler="simple", sampler="eu
 
 def test_schema_every_input_has_a_default_and_a_tooltip():
     schema = DyPE.define_schema()
-    assert schema.node_id == "DyPE" and "Dynamic Position Extrapolation" in schema.display_name
+    # Users search the node list for either name; the id stays, so saved workflows keep loading.
+    assert schema.node_id == "DyPE" and {"DyPE", "SEGA"} <= set(re.findall(r"\w+", schema.display_name))
+    assert "SEGA" in schema.search_aliases and "SEGA" in schema.description and "DyPE" in schema.description
     types = input_types(DyPE)
     assert list(types["required"]) == [
         "model", "method", "lambda_s", "lambda_t", "yarn_ramp", "base_resolution", "scaling",
         "attention_scale", "time_shift", "mu", "time_axis",
     ]
-    for name, (_, options) in list(types["required"].items())[1:]:
+    # New inputs come last and are optional: a workflow or API prompt saved without them keeps its meaning.
+    assert list(types["optional"]) == ["proportional_attention"]
+    for name, (_, options) in [*list(types["required"].items())[1:], *types["optional"].items()]:
         assert "default" in options and len(options.get("tooltip", "")) > 40, name
-    assert types["required"]["method"][1]["default"] == "Dy-YaRN"
+    assert types["required"]["method"][1]["default"] == menu.DEFAULT_METHOD
+    assert types["optional"]["proportional_attention"][1]["default"] == menu.DEFAULT_PROPORTIONAL
 
 
 def test_works_with_only_the_model_connected(models):

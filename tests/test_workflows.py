@@ -365,10 +365,10 @@ def test_dype_widget_values_are_valid_options(workflow):
     menu, spec = dype_menu(), dype_spec()
     names = [name for name, _, _ in widget_slots(spec["input_order"], spec["inputs"])]
     assert names == ["method", "lambda_s", "lambda_t", "yarn_ramp", "base_resolution", "scaling",
-                     "attention_scale", "time_shift", "mu", "time_axis"]
+                     "attention_scale", "time_shift", "mu", "time_axis", "proportional_attention"]
     for node in of_type(workflow, "DyPE"):
         values = node["widgets_values"]
-        assert len(values) == 10, f"DyPE {node['id']}: {len(values)} widget values"
+        assert len(values) == len(names), f"DyPE {node['id']}: {len(values)} widget values"
         settings = dict(zip(names, values))
         assert settings["method"] in menu.METHODS
         assert settings["yarn_ramp"] in menu.RAMPS

@@ -86,6 +86,15 @@ function showStored(node) {
   }
 }
 
+/**
+ * A workflow saved before the node had `proportional_attention` holds fewer widget values; the page would give
+ * the new widget its default. Keep such a node sampling as it did when saved: proportional attention off.
+ */
+function keepSavedBehaviour(node, saved) {
+  const widget = node.widgets?.find((w) => w.name === "proportional_attention");
+  if (widget && Array.isArray(saved) && saved.length <= node.widgets.indexOf(widget)) widget.value = false;
+}
+
 const extension = {
   name: "dype.readout",
 
@@ -106,6 +115,7 @@ const extension = {
     const onConfigure = node.onConfigure;
     node.onConfigure = function (...args) {
       const result = onConfigure?.apply(this, args);
+      keepSavedBehaviour(this, args[0]?.widgets_values);
       showStored(this);
       return result;
     };

@@ -8,9 +8,11 @@
 // { node, model, width, height, grid: [rows, cols], base: [rows, cols], scales: [rows, cols],
 //   method, active, degenerate, degenerate_cause, mu, time_shift, summary, t: [...], kappa: [...], pairs,
 //   changed: [[rows], [cols]], frames, base_frames (null for image models), time_scale, time_method,
-//   time_active, time_changed: [...], sizes: [[frames, rows, cols], ...] (the model calls' sizes, the plan's first) }
+//   time_active, time_changed: [...], sizes: [[frames, rows, cols], ...] (the model calls' sizes, the plan's first),
+//   attention: "SEGA magnitudes rows 1.000..1.244, cols ..., proportional attention x1.15" (what changes the
+//   attention; empty when nothing does), magnitudes: [[rows lo, hi], [cols lo, hi]] per step (SEGA only) }
 // Sizes are shown width x height everywhere: pixels, tokens, base and scales. Readouts stored by earlier
-// versions lack degenerate_cause, time_active and sizes; they still show.
+// versions lack degenerate_cause, time_active, sizes, attention and magnitudes; they still show.
 
 /** The schema id of the DyPE node (node.comfyClass / node.type in the page). */
 export const NODE_TYPE = "DyPE";
@@ -22,7 +24,8 @@ export const PROPERTY = "dype_readout";
 const FIELDS = [
   "node", "model", "width", "height", "grid", "base", "scales", "method", "active", "degenerate",
   "degenerate_cause", "mu", "time_shift", "summary", "t", "kappa", "pairs", "changed",
-  "frames", "base_frames", "time_scale", "time_method", "time_active", "time_changed", "sizes",
+  "frames", "base_frames", "time_scale", "time_method", "time_active", "time_changed", "sizes", "attention",
+  "magnitudes",
 ];
 
 /** Sizes named in the "model calls at N sizes" line; the rest are counted. */
@@ -108,6 +111,7 @@ export function formatReadout(detail) {
   const kappa = Array.isArray(d.kappa) ? d.kappa : [];
   const steps = kappa.length ? ` · ${kappa.length} steps, k(t) ${fmt(kappa[0])} → ${fmt(kappa.at(-1))}` : "";
   lines.push(`method ${method}${steps}`);
+  if (typeof d.attention === "string" && d.attention) lines.push(d.attention);
   lines.push(mu === null ? "time shift: the model's own (no mu)" : `mu ${fmt(mu)} (time shift ${d.time_shift ?? "?"})`);
   if (d.degenerate === true) {
     const cause = typeof d.degenerate_cause === "string" && d.degenerate_cause ? d.degenerate_cause : null;

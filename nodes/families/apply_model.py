@@ -43,6 +43,6 @@ FAMILIES = (
         name="Ernie-Image", members="ERNIE-Image",
         classes=("comfy.ldm.ernie.model.ErnieImageModel",),
         model=MODELS["ernie-image"], embedder="diffusion_model.pos_embed", hook=APPLY_MODEL, image=first,
-        table=split_half, head_axis=2,
+        table=split_half, head_axis=2, attention_override=False,
     ),
 )

@@ -131,6 +131,8 @@ class Family:
     the latent format's ``spacial_downscale_ratio`` is the VAE's (the HunyuanImage Refiner's format
     keeps the default 8 for a VAE that downscales 16). The time shift a family samples with is
     the loaded checkpoint's own, read from its model config, never a family constant.
+    ``attention_override``: the model's attention runs through ComfyUI's ``optimized_attention`` with
+    its ``transformer_options``, so proportional attention can reach it (ERNIE-Image's does not).
     """
 
     name: str
@@ -151,6 +153,7 @@ class Family:
     read_layout: Callable[[Any], dict] | None = None
     patch_from_model: bool = True
     downscale_from_format: bool = True
+    attention_override: bool = True
 
     @property
     def layout(self) -> RotaryLayout:

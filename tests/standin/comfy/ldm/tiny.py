@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .modules.attention import optimized_attention
+
 
 def rotate(x: Tensor, table: Tensor, split_half: bool = False) -> Tensor:
     """Rotate ``x [B, L, H, D]`` by ``table [B|1, L, 1, D/2, 2, 2]``."""
@@ -36,11 +38,17 @@ class TinyCore(nn.Module):
         self.qkv = nn.Linear(head_dim, 3 * head_dim, device=device, dtype=dtype)
         self.out = nn.Linear(head_dim, channels, device=device, dtype=dtype)
 
-    def forward(self, tokens: Tensor, table: Tensor, t: Tensor, split_half: bool = False) -> Tensor:
-        """``tokens [B, L, head_dim]`` (already embedded) attended with ``table [B|1, L, 1, D/2, 2, 2]``."""
+    def forward(self, tokens: Tensor, table: Tensor, t: Tensor, split_half: bool = False,
+                transformer_options: dict | None = None) -> Tensor:
+        """``tokens [B, L, head_dim]`` (already embedded) attended with ``table [B|1, L, 1, D/2, 2, 2]``: through
+        ``optimized_attention`` with ``transformer_options`` when the family's host model passes them, else by
+        its own softmax (a model whose attention has no override seam)."""
         q, k, v = self.qkv(tokens + t.reshape(-1, 1, 1).to(tokens)).unsqueeze(2).chunk(3, dim=-1)
         table = table.to(torch.float32)
         q, k = rotate(q.float(), table, split_half).to(v), rotate(k.float(), table, split_half).to(v)
+        if transformer_options is not None:
+            return tokens + optimized_attention(q.squeeze(2), k.squeeze(2), v.squeeze(2), 1,
+                                                transformer_options=transformer_options)
         weights = torch.softmax((q.squeeze(2) @ k.squeeze(2).transpose(1, 2)) / self.head_dim**0.5, dim=-1)
         return tokens + weights @ v.squeeze(2)
 

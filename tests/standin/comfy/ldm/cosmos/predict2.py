@@ -42,5 +42,6 @@ class MiniTrainDIT(nn.Module):
         embedded = tokens.reshape(x.shape[0], frames, rows, cols, -1)
         table = self.pos_embedder(embedded, fps=fps, device=x.device).unsqueeze(1).unsqueeze(0)
         text = self.core.txt_in(context).mean(dim=1, keepdim=True)
-        out = self.core.out(self.core(tokens + text, table, timesteps.flatten(), split_half=True))
+        out = self.core.out(self.core(tokens + text, table, timesteps.flatten(), split_half=True,
+                                          transformer_options=kwargs.get("transformer_options", {})))
         return unpatchify_frames(out, patch, self.out_channels, x.shape)

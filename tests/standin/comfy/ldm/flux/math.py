@@ -10,10 +10,10 @@ positions *first cast to float32*. Queries/keys are rotated as interleaved pairs
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from ... import model_management
+from ..modules.attention import optimized_attention
 
 
 def rope(pos: Tensor, dim: int, theta: int) -> Tensor:
@@ -42,10 +42,11 @@ def apply_rope(xq: Tensor, xk: Tensor, freqs_cis: Tensor):
 
 
 def attention(q: Tensor, k: Tensor, v: Tensor, pe: Tensor, mask=None, transformer_options={}) -> Tensor:
-    """Rotate q/k when ``pe`` is given, attend, and merge heads: ``[B, H, L, D] -> [B, L, H*D]``."""
+    """Rotate q/k when ``pe`` is given, then ``optimized_attention`` with ``skip_reshape`` and the options:
+    ``[B, H, L, D] -> [B, L, H*D]``."""
     if pe is not None:
         q, k = apply_rope(q, k, pe)
     if mask is not None and mask.ndim == 3:
         mask = mask.unsqueeze(1)
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-    return out.transpose(1, 2).reshape(q.shape[0], q.shape[2], -1)
+    return optimized_attention(q, k, v, q.shape[1], skip_reshape=True, mask=mask,
+                               transformer_options=transformer_options)

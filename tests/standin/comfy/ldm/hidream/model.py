@@ -65,5 +65,5 @@ class HiDreamImageTransformer2DModel(nn.Module):
         txt_ids = torch.zeros(b, text.shape[1], 3, device=img_ids.device, dtype=img_ids.dtype)
         pe = self.pe_embedder(torch.cat((img_ids, txt_ids), dim=1))
         tokens = torch.cat((self.core.img_in(img), self.core.txt_in(text)), dim=1)
-        out = self.core.out(self.core(tokens, pe, t / 1000.0)[:, :rows * cols])
+        out = self.core.out(self.core(tokens, pe, t / 1000.0, transformer_options=transformer_options)[:, :rows * cols])
         return -unpatchify(out, p, self.out_channels, x.shape[-2], x.shape[-1])[:, :, :h, :w]

@@ -67,6 +67,7 @@ class HunyuanVideo(nn.Module):
         if self.vector_in is not None and y is not None:
             img = img + self.vector_in(y).unsqueeze(1)
         pe = self.pe_embedder(torch.cat((txt_ids, img_ids), dim=1))
-        out = self.core.out(self.core(torch.cat(streams + [img], dim=1), pe.movedim(1, 2), timestep / 1000))
+        out = self.core.out(self.core(torch.cat(streams + [img], dim=1), pe.movedim(1, 2), timestep / 1000,
+                                          transformer_options=transformer_options))
         features = self.out_channels * patch * patch  # the Refiner takes 128 channels (with its condition), gives 64
         return unpatchify_frames(out[:, -img.shape[1]:, :features], patch, self.out_channels, x.shape)

@@ -63,6 +63,7 @@ class JoyImageTransformer3DModel(nn.Module):
             tokens.append(self.core.img_in(patchify_frames(component, pw)))
         pe = self.get_rotary_pos_embed_for_components(sizes, device=hidden_states.device)
         text = self.core.txt_in(context).mean(dim=1, keepdim=True)
-        out = self.core(torch.cat(tokens, dim=1) + text, pe, timestep.flatten() / 1000)
+        out = self.core(torch.cat(tokens, dim=1) + text, pe, timestep.flatten() / 1000,
+                        transformer_options=transformer_options or {})
         target = math.prod(sizes[0])
         return unpatchify_frames(self.core.out(out[:, :target]), pw, self.out_channels, hidden_states.shape)

@@ -67,10 +67,11 @@ class Kandinsky5(nn.Module):
         freqs = self.rope_encode_3d(t, h, w, device=x.device, dtype=x.dtype, transformer_options=transformer_options)
         freqs_text = self.rope_encode_1d(context.shape[1], device=x.device, dtype=x.dtype)
         time = timestep / 1000
-        text = self.core(self.core.txt_in(context), freqs_text, time)
+        text = self.core(self.core.txt_in(context), freqs_text, time, transformer_options=transformer_options)
         patch = self.patch_size[-1]
         visual = self.core.img_in(patchify_frames(x, patch)) + text.mean(dim=1, keepdim=True)
-        out = self.core.out(self.core(visual + self.pooled_in(y).unsqueeze(1), freqs, time))
+        out = self.core.out(self.core(visual + self.pooled_in(y).unsqueeze(1), freqs, time,
+                                          transformer_options=transformer_options))
         features = self.out_visual_dim * patch * patch
         out = unpatchify_frames(out[..., :features], patch, self.out_visual_dim, x.shape)
         return out.squeeze(2) if image else out

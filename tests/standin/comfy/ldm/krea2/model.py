@@ -54,6 +54,7 @@ class SingleStreamDiT(nn.Module):
         pos = torch.cat((txt_ids, img_ids.reshape(1, rows * cols, 3).repeat(bs, 1, 1)), dim=1)
         freqs = self.pe_embedder(pos)
         tokens = torch.cat((self.core.txt_in(context), self.core.img_in(patchify(x, self.patch))), dim=1)
-        out = self.core.out(self.core(tokens, freqs.movedim(1, 2), timesteps)[:, seq:seq + rows * cols])
+        out = self.core.out(self.core(tokens, freqs.movedim(1, 2), timesteps,
+                                      transformer_options=transformer_options)[:, seq:seq + rows * cols])
         out = unpatchify(out, self.patch, self.channels, h, w)
         return out.reshape(b5, t5, self.channels, h, w).movedim(1, 2) if temporal else out

@@ -52,5 +52,6 @@ class LensTransformer2DModel(nn.Module):
         text = context.reshape(b, context.shape[1], self.layers, -1).mean(2)
         freqs = self.pos_embed(position_ids(h, w, text.shape[1], device=x.device).unsqueeze(0))
         tokens = torch.cat((self.core.img_in(img), self.core.txt_in(text)), dim=1)
-        out = self.core.out(self.core(tokens, freqs.movedim(1, 2), timestep)[:, :h * w])
+        out = self.core.out(self.core(tokens, freqs.movedim(1, 2), timestep,
+                                      transformer_options=transformer_options or {})[:, :h * w])
         return out.reshape(b, h, w, c).permute(0, 3, 1, 2).contiguous()

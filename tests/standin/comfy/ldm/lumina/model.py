@@ -119,7 +119,8 @@ class NextDiT(nn.Module):
             pooled = kwargs.get("clip_text_pooled")
             t = t + (0.0 if pooled is None else self.clip_text_pooled_proj(pooled).squeeze(-1))
         main = tokens.shape[1] - parts["image"][-1][0].shape[1]
-        out = self.core(tokens, table.to(x.device), t)[:, main:main + (x.shape[-2] // p) * (x.shape[-1] // p)]
+        out = self.core(tokens, table.to(x.device), t, transformer_options=transformer_options)
+        out = out[:, main:main + (x.shape[-2] // p) * (x.shape[-1] // p)]
         return -unpatchify(self.core.out(out), p, c, h, w)
 
 

@@ -56,5 +56,6 @@ class MageFlowTransformer2DModel(nn.Module):
             img, txt, img_ids, txt_ids = out["img"], out["txt"], out["img_ids"], out["txt_ids"]
         pe = self.pe_embedder(torch.cat((txt_ids, img_ids), dim=1)).contiguous()
         text = txt.shape[1]
-        out = self.core.out(self.core(torch.cat((txt, img), dim=1), pe.movedim(1, 2), timestep)[:, text:text + count])
+        out = self.core.out(self.core(torch.cat((txt, img), dim=1), pe.movedim(1, 2), timestep,
+                                          transformer_options=transformer_options)[:, text:text + count])
         return out.transpose(1, 2).reshape(b, self.out_channels, h, w)

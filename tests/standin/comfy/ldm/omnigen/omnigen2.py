@@ -85,5 +85,5 @@ class OmniGen2Transformer2DModel(nn.Module):
             [rows * cols] * batch, [ref_sizes or None] * batch, [(rows * p, cols * p)] * batch, x.device)
         tokens = torch.cat([self.core.txt_in(context)] + [self.core.img_in(t) for t in refs]
                            + [self.core.img_in(img)], dim=1)
-        out = self.core.out(self.core(tokens, full, 1.0 - timesteps))
+        out = self.core.out(self.core(tokens, full, 1.0 - timesteps, transformer_options=transformer_options))
         return -unpatchify(out[:, -img.shape[1]:], p, self.out_channels, h, w)

@@ -91,7 +91,8 @@ class QwenImageTransformer2DModel(nn.Module):
         txt_ids = torch.arange(start, start + text, device=x.device).reshape(1, -1, 1).repeat(x.shape[0], 1, 3)
         pe = self.pe_embedder(torch.cat((txt_ids, img_ids), dim=1)).to(x.dtype).contiguous()
         tokens = torch.cat((self.core.txt_in(context), self.core.img_in(img)), dim=1)
-        out = self.core.out(self.core(tokens, pe.movedim(1, 2), timesteps)[:, text:text + count])
+        out = self.core.out(self.core(tokens, pe.movedim(1, 2), timesteps,
+                                      transformer_options=transformer_options)[:, text:text + count])
         b, c, t, h, w = x.shape
         frames = unpatchify(out.reshape(b * t, -1, out.shape[-1]), p, self.out_channels, h, w)
         return frames.reshape(b, t, self.out_channels, h, w).movedim(1, 2)

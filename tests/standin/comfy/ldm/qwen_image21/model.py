@@ -27,6 +27,7 @@ from torch import nn
 
 from ...patcher_extension import WrapperExecutor, WrappersMP, get_all_wrappers
 from ..flux.layers import EmbedND
+from ..modules.attention import optimized_attention
 from ..tiny import TinyCore, rotate
 
 
@@ -102,7 +103,7 @@ class QwenImage21Transformer2DModel(nn.Module):
             v = torch.cat([cache[key][1], v[:, prefix:]], dim=1)
         elif cache is not None:
             cache[key] = (k[:, :prefix], v[:, :prefix])
-        query = q[:, prefix:].squeeze(2)
-        weights = torch.softmax(query @ k.squeeze(2).transpose(1, 2) / self.core.head_dim**0.5, dim=-1)
-        out = self.core.out(hidden[:, prefix:] + weights @ v.squeeze(2))
+        attended = optimized_attention(q[:, prefix:].squeeze(2), k.squeeze(2), v.squeeze(2), 1,
+                                       transformer_options=transformer_options)
+        out = self.core.out(hidden[:, prefix:] + attended)
         return out.transpose(1, 2).reshape(b, self.out_channels, h, w)

@@ -78,6 +78,7 @@ class WanModel(nn.Module):
                                                        transformer_options=transformer_options, source_id=i + 1)], 1)
             tokens.append(self.core.img_in(patchify_frames(latent.to(x), patch)))
         text = self.core.txt_in(context).mean(dim=1, keepdim=True)
-        out = self.core.out(self.core(torch.cat(tokens, dim=1) + text, freqs, timestep.flatten() / 1000))
+        out = self.core.out(self.core(torch.cat(tokens, dim=1) + text, freqs, timestep.flatten() / 1000,
+                                          transformer_options=transformer_options))
         features = self.out_dim * patch * patch
         return unpatchify_frames(out[:, video, :features], patch, self.out_dim, x.shape)[:, :, :t, :h, :w]

@@ -34,6 +34,7 @@ class WanAnimate2Model(WanModel):
                                                             dtype=x.dtype)], dim=1)
             tokens = torch.cat([tokens, self.core.img_in(patchify_frames(pose_latents.to(x), patch))], dim=1)
         text = self.core.txt_in(context).mean(dim=1, keepdim=True)
-        out = self.core.out(self.core(tokens + text, freqs, timestep.flatten() / 1000))
+        out = self.core.out(self.core(tokens + text, freqs, timestep.flatten() / 1000,
+                                          transformer_options=transformer_options))
         features = self.out_dim * patch * patch
         return unpatchify_frames(out[:, :video, :features], patch, self.out_dim, x.shape)[:, :, :t, :h, :w]
