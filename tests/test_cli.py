@@ -71,6 +71,7 @@ def test_video_length_is_in_frames(capsys):
     ("--time-axis", list(menu.TIME_AXIS)),
     ("--yarn-ramp", list(menu.RAMPS)),
     ("--attention-scale", ["on", "off"]),
+    ("--proportional-attention", ["on", "off"]),
 ])
 def test_every_offered_choice_runs(capsys, option, values):
     for value in values:
@@ -134,6 +135,7 @@ def test_plan_writes_the_chart(capsys, tmp_path):
     ({"method": "Dy-NTK", "time_shift": "custom", "mu": 2.5}, ["--method", "Dy-NTK", "--time-shift", "custom",
                                                                 "--mu", "2.5"]),
     ({"method": "PI (static)", "scaling": "isotropic"}, ["--method", "PI (static)", "--scaling", "isotropic"]),
+    ({"method": "SEGA", "proportional_attention": True}, ["--method", "SEGA", "--proportional-attention", "on"]),
 ])
 def test_the_command_line_prints_the_plan_node_s_own_table(capsys, inputs, args):
     """The DyPE Plan node on a FLUX.1 model (the stand-in host's, with FLUX.1's real rotary layout) prints the
@@ -146,3 +148,16 @@ def test_the_command_line_prints_the_plan_node_s_own_table(capsys, inputs, args)
     status, out, _ = run(capsys, "plan", "--model", "flux", "--width", "4096", "--height", "1360", "--steps", "6",
                          "--chart", "-", *args)
     assert status == 0 and out.strip() == table
+
+
+def test_sega_and_proportional_attention_show_their_magnitudes_and_factor(capsys):
+    """FLUX.1 at 4096^2: SEGA's m_ref (4^0.08) and the range any latent can give, and proportional attention's
+    factor sqrt(ln 65536 / ln 4096) for the image's own tokens; at the native size both are inactive."""
+    status, out, _ = run(capsys, "plan", "--width", "4096", "--height", "4096", "--steps", "4", "--chart", "-",
+                         "--method", "SEGA", "--proportional-attention", "on")
+    summary = out.splitlines()[0]
+    assert status == 0 and "SEGA magnitudes around m_ref rows 1.117 (any latent: 1..1.45)" in summary
+    assert f"proportional attention x{math.sqrt(math.log(65536) / math.log(4096)):.4g}" in summary
+    status, out, _ = run(capsys, "plan", "--width", "1024", "--height", "1024", "--steps", "4", "--chart", "-",
+                         "--method", "SEGA", "--proportional-attention", "on")
+    assert status == 0 and "inactive, at or below the base resolution" in out.splitlines()[0]

@@ -371,3 +371,34 @@ def test_the_sizes_text_is_short(flux):
     clip = patch_of(patched).run_plan((56, 56), torch.tensor([1.0, 0.0]), sampling, 26)[1]
     expected = "; model calls at 2 sizes: 21 frames of 4x4 and 5 frames of 4x4 tokens"
     assert sizes_text(clip, [(21, 4, 4), (5, 4, 4)]) == expected
+
+
+# --- SEGA's magnitudes and proportional attention ------------------------------------------------------------------
+
+
+def test_sega_s_readout_shows_the_magnitudes_the_calls_latents_gave(flux, server, caplog):
+    """The readout's magnitudes per step are SEGA's for the spectrum of the latent each step's first call received
+    (recomputed here from the recorded inputs), and the line names their range and proportional attention."""
+    from comfyui_dype.dype_core import FLUX1, sega
+
+    patched = run_node(DyPE, model=flux, base_resolution=BASE, method="SEGA", proportional_attention=True)[0]
+    inputs = []
+    patched.add_wrapper_with_key(WrappersMP.DIFFUSION_MODEL, "probe",
+                                 lambda ex, *a, **k: inputs.append(a[0].clone()) or ex(*a, **k))
+    with caplog.at_level(logging.INFO, logger="DyPE"):
+        run_flux(patched, "flux", 512, cfg=2.0, steps=3)
+    line, data = one_report(caplog, server)
+    layout = FLUX1.with_base_resolution(BASE)
+    expected = []
+    for x in inputs:
+        spectrum = sega.spectrum(x, layout.patch)
+        gains = [sega.pair_gains(e, 28, sega.reference_magnitude(2.0), spectrum.spread) for e in (spectrum.rows,
+                                                                                                 spectrum.cols)]
+        expected.append([[round(g.min().item(), 4), round(g.max().item(), 4)] for g in gains])
+    assert data["magnitudes"] == expected and expected[0] != expected[-1]
+    low = min(step[0][0] for step in expected)
+    high = max(step[0][1] for step in expected)
+    factor = math.sqrt(math.log(1024) / math.log(256))
+    assert data["attention"] == data["summary"].split("k(t) 1 -> 1, ")[1].split("; time shift")[0]
+    assert data["attention"].startswith(f"SEGA magnitudes rows {low:.3f}..{high:.3f}, cols ")
+    assert data["attention"].endswith(f"proportional attention x{factor:.4g}") and line.endswith("(model)")

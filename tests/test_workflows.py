@@ -37,8 +37,10 @@ SHIPPED = {
     "flux2_dev_4096.json",
     "flux1_kontext_edit_2k.json",
     "flux1_ab_dype_vs_off.json",
+    "flux1_ab_dype_sega_4096.json",
     "flux1_ab_two_pass_1024_to_2048.json",
     "qwen_image_2656x2656.json",
+    "qwen_image_ab_dype_sega_4096.json",
     "qwen_image_edit_2k.json",
     "zimage_2048x3072_portrait.json",
     "hidream_i1_2048.json",
@@ -491,6 +493,28 @@ def test_ab_workflow_compares_dype_with_off_on_the_same_seed():
     assert len(saves) == 2 and saves[0]["widgets_values"] != saves[1]["widgets_values"]
     branch = [upstream(workflow, node) & {node["id"] for node in dypes} for node in saves]
     assert all(len(found) == 1 for found in branch) and branch[0] != branch[1], "one image per branch"
+
+
+@pytest.mark.parametrize("name", ["flux1_ab_dype_sega_4096.json", "qwen_image_ab_dype_sega_4096.json"])
+def test_method_ab_workflows_compare_dype_sega_and_sega_with_proportional_attention_on_one_seed(name):
+    workflow = load(WORKFLOWS / name)
+    spec = dype_spec()
+    names = [n for n, _, _ in widget_slots(spec["input_order"], spec["inputs"])]
+    dypes = [dict(zip(names, node["widgets_values"])) for node in of_type(workflow, "DyPE")]
+    assert [(d["method"], d["proportional_attention"]) for d in dypes] == [
+        ("Dy-YaRN", False), ("SEGA", False), ("SEGA", True)]
+    rest = [{k: v for k, v in d.items() if k not in ("method", "proportional_attention")} for d in dypes]
+    assert rest[0] == rest[1] == rest[2], "only the method and proportional attention should differ"
+    assert len({source(workflow, node, "model")[0]["id"] for node in of_type(workflow, "DyPE")}) == 1
+    samplers = of_type(workflow, "KSampler")
+    assert len(samplers) == 3 and all(s["widgets_values"] == samplers[0]["widgets_values"] for s in samplers)
+    for input_name in ("positive", "negative", "latent_image"):
+        assert len({source(workflow, node, input_name)[0]["id"] for node in samplers}) == 1
+    assert {latent_size(node)[:2] for node in of_type(workflow, *LATENT_SIZE)} == {(4096, 4096)}
+    saves = of_type(workflow, "SaveImage")
+    branch = [upstream(workflow, node) & {node["id"] for node in of_type(workflow, "DyPE")} for node in saves]
+    assert len(saves) == 3 and all(len(found) == 1 for found in branch) and len({*map(frozenset, branch)}) == 3
+    assert "AReA" in note_text(workflow) and "SEGA" in note_text(workflow)
 
 
 def test_two_pass_workflow_upscales_and_resamples_with_the_same_dype_model():

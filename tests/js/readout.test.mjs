@@ -44,7 +44,25 @@ const PANORAMA = {
   time_shift: "custom", t: [1.0], kappa: [1.0], changed: [[0], [27]],
 };
 
+// SEGA with proportional attention: the attention line names the magnitudes the run's latents gave.
+const SEGA_PA = {
+  ...ACTIVE, method: "SEGA", kappa: [1.0, 1.0], t: [1.0, 0.5], changed: [[27, 27], [27, 27]],
+  attention: "SEGA magnitudes rows 1.000..1.244, cols 1.000..1.238, proportional attention x1.155",
+  magnitudes: [[[1.117, 1.118], [1.117, 1.118]], [[1.0, 1.244], [1.0, 1.238]]],
+};
+
 describe("formatReadout", () => {
+  it("shows SEGA's magnitudes and proportional attention under the method, and keeps them", () => {
+    const { badge, lines } = formatReadout(SEGA_PA);
+    assert.equal(badge, "DyPE 4x4 · SEGA · mu 1.15");
+    const at = lines.findIndex((line) => line.startsWith("method SEGA"));
+    assert.equal(lines[at + 1], SEGA_PA.attention);
+    assert.equal(formatReadout(ACTIVE).lines.some((line) => line.includes("magnitudes")), false);
+    const node = { properties: {} };
+    storeReadout(node, SEGA_PA);
+    assert.deepEqual(restoreReadout(node).magnitudes, SEGA_PA.magnitudes);
+  });
+
   it("formats an active readout", () => {
     const { badge, lines, title } = formatReadout(ACTIVE);
     assert.equal(badge, "DyPE 4x4 · Dy-YaRN · mu 1.15");

@@ -20,7 +20,7 @@ torch + safetensors (for the tiny models). The server runs in ComfyUI's own Pyth
    loaded graph), through ``POST /prompt`` with the page's ``clientId``;
 5. once it finished, checks every DyPE node in the page: the badge (``DyPE 2x2 · Dy-YaRN ...`` on
    node A, ``DyPE off ...`` on node B), the text lines, ``node.properties.dype_readout`` (with the
-   node's own id), and that the chart was drawn; then centres the canvas on the Dy-YaRN node and
+   node's own id), and that the chart was drawn; then centres the canvas on the last DyPE node not off and
    saves a screenshot of the page and one cropped to that node (``--out``; ``--docs-shot`` copies
    the cropped one, e.g. to docs/dype_node_readout.png);
 6. queues the prompt again without a client id (new seeds, so the samplers really run) and checks
@@ -339,8 +339,8 @@ def check_session(page, url: str, prompt: dict, client_id: str, options: argpars
                                         "layout": node["layout"]}
         check_readout(node, before[node_id], methods[node_id], options, summary)
 
-    # A screenshot centred on the DyPE (not off) node.
-    active = next((i for i in dype_ids if methods[i] != "off"), dype_ids[0])
+    # A screenshot centred on the last DyPE node that is not off (the A/B's DyPE node; SEGA + PA in the A/B/C).
+    active = next((i for i in reversed(dype_ids) if methods[i] != "off"), dype_ids[0])
     clip = page.evaluate(JS_FOCUS, [active, ZOOM])
     side, top = 12, 25  # room for the node's source badge above its title
     clip = {"x": max(0.0, clip["x"] - side), "y": max(0.0, clip["y"] - top),

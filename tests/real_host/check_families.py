@@ -16,7 +16,12 @@ regimes are cheap):
    last step; every other token (text, references, padding, other segments; Cosmos' time pairs)
    is bitwise the host embedder's own output for the same input;
 4. the original MODEL is unchanged: same embedder object, same weights, no object patches or
-   wrappers, bitwise the same samples as before.
+   wrappers, bitwise the same samples as before;
+5. SEGA with proportional attention: at and below the base bitwise the unpatched model's; above it SEGA's
+   magnitudes change the samples against its NTK frequencies alone, and proportional attention changes them
+   again (a model whose attention never met the override would stop the run); a family whose attention
+   ComfyUI gives no options (ERNIE-Image) refuses proportional attention by name. The original MODEL's
+   ``transformer_options`` stay without an attention override.
 
 Refused models must raise ``UnsupportedModel`` naming their class and listing every family.
 A case whose model class this ComfyUI lacks is skipped. Usage: ``check_families.py [case ...]``
@@ -76,9 +81,37 @@ def sample(model, case: Case, grid: tuple[int, int], *, cfg: float = 1.0, steps:
                                case.conditioning(False, latent), latent, disable_pbar=True, seed=42)
 
 
-def dype(model, case: Case):
+def dype(model, case: Case, **inputs):
     """The DyPE node's output, trained size overridden to ``BASE`` tokens."""
-    return DyPE.execute(model, base_resolution=BASE[0] * case.px_per_token).result[0]
+    return DyPE.execute(model, base_resolution=BASE[0] * case.px_per_token, **inputs).result[0]
+
+
+def check_sega(case: Case, base) -> str:
+    """(5): SEGA and proportional attention, no-op at and below the base, acting above it."""
+    pa = patch_of(dype(base, case)).family.attention_override
+    if not pa:
+        try:
+            dype(base, case, proportional_attention=True)
+        except UnsupportedModel as error:
+            require("proportional attention cannot reach" in str(error), f"(5) unclear refusal: {error}")
+        else:
+            raise CheckFailed("(5) proportional attention was accepted on a family whose attention it cannot reach")
+    both = {"method": "SEGA", "proportional_attention": pa}
+    for grid in (BASE, BELOW):
+        with_sega, without = (sample(model, case, grid, cfg=2.0, steps=2) for model in (dype(base, case, **both), base))
+        require(torch.equal(with_sega, without), f"(5) SEGA{' + PA' if pa else ''} at {px(case, grid)} differs from "
+                "the unpatched model")
+    ntk = sample(dype(base, case, method="NTK (static)"), case, ABOVE, cfg=2.0)
+    sega = sample(dype(base, case, method="SEGA"), case, ABOVE, cfg=2.0)
+    require(bool(torch.isfinite(sega).all()) and not torch.equal(sega, ntk),
+            "(5) SEGA's magnitudes left the samples of its NTK frequencies unchanged")
+    if pa:
+        scaled = sample(dype(base, case, **both), case, ABOVE, cfg=2.0)
+        require(bool(torch.isfinite(scaled).all()) and not torch.equal(scaled, sega),
+                "(5) proportional attention left SEGA's samples unchanged")
+    require("optimized_attention_override" not in base.model_options.get("transformer_options", {}),
+            "(5) an attention override was left on the original MODEL")
+    return "SEGA" + (" + proportional attention" if pa else " (proportional attention refused by name)")
 
 
 class Recording:
@@ -309,6 +342,7 @@ def check_family(case: Case) -> str:
         summary += "; " + check_double_block(case, base, out)
     if case.model_override:
         summary += "; " + check_model_override(case, patched, out)
+    summary += "; " + check_sega(case, base)
 
     require(torch.equal(sample(base, case, ABOVE), before), "(4) the original MODEL samples differently afterwards")
     comfy.model_management.unload_all_models()

@@ -375,5 +375,82 @@ def _():
     assert native  # at the native size DyPE does nothing, so the changed host samples as before
 
 
+
+SEGA_PA = {"method": "SEGA", "proportional_attention": True}
+
+
+@check("flux1: SEGA + proportional attention: bitwise at the base (CFG batched and apart); tables follow the latent")
+def _():
+    from comfyui_dype.dype_core import FLUX1, DyPESettings, build_table, sega
+    from comfyui_dype.dype_core import frequencies as freqs
+
+    for negative_text in (8, 12):
+        assert torch.equal(sample(dype(flux, **SEGA_PA), "flux1", 256, negative_text=negative_text),
+                           sample(flux, "flux1", 256, negative_text=negative_text))
+    patched = dype(flux, method="SEGA")
+    tables, inputs = recorder(patched), []
+    patched.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, "probe",
+                                 lambda ex, *a, **k: inputs.append((a[0].clone(), a[-1]["sigmas"])) or ex(*a, **k))
+    sample(patched, "flux1", 512, steps=3)
+    layout = FLUX1.with_base_resolution(256)
+    ids = torch.stack(torch.meshgrid(torch.zeros(1), torch.arange(32.0), torch.arange(32.0), indexing="ij"), -1)
+    assert len(tables) == len(inputs) == 3
+    for table, (x, sigmas) in zip(tables, inputs):
+        frequencies = freqs.dype(layout, DyPESettings(method="sega", dynamic=False), layout.axis_scales(32, 32),
+                                 float(sigmas.max()), spectrum=sega.spectrum(x, layout.patch))
+        expected = build_table(ids.reshape(1, -1, 3), layout, frequencies)
+        assert torch.equal(table[:1, :, 8:], expected)
+    assert not torch.equal(tables[0], tables[-1])
+
+
+@check("flux1: proportional attention scales q inside an attention override installed before DyPE")
+def _():
+    seen = []
+
+    def earlier(func, q, k, v, *args, **kwargs):
+        seen.append(q.detach().clone())
+        return func(q, k, v, *args, **kwargs)
+
+    model = flux.clone()
+    model.model_options.setdefault("transformer_options", {})["optimized_attention_override"] = earlier
+    sample(dype(model, method="PI (static)"), "flux1", 512, cfg=1.0, steps=1)
+    plain = seen[0]
+    seen.clear()
+    sample(dype(model, method="PI (static)", proportional_attention=True), "flux1", 512, cfg=1.0, steps=1)
+    keys, image, base = 8 + 32 * 32, 32 * 32, 16 * 16
+    factor = (torch.tensor(keys).log() / torch.tensor(keys - image + base).log()).sqrt().item()
+    assert torch.allclose(seen[0], plain * factor, rtol=1e-5, atol=1e-6), factor
+    assert "optimized_attention_override" not in flux.model_options.get("transformer_options", {})
+
+
+@check("flux1: SEGA + proportional attention under torch.compile match eager and compile once")
+def _():
+    from comfy_extras.nodes_torch_compile import TorchCompileModel
+
+    patched = dype(flux, **SEGA_PA)
+    eager = sample(patched, "flux1", 512, cfg=1.0, steps=4)
+    compiled = TorchCompileModel.execute(patched, "inductor").result[0]
+    torch._dynamo.utils.counters.clear()
+    out = sample(compiled, "flux1", 512, cfg=1.0, steps=4)
+    assert torch.allclose(out, eager, rtol=1e-4, atol=1e-5), (out - eager).abs().max()
+    sample(compiled, "flux1", 512, cfg=1.0, steps=6)
+    graphs = dict(torch._dynamo.utils.counters["stats"])["unique_graphs"]
+    sample(compiled, "flux1", 512, cfg=1.0, steps=12)
+    assert dict(torch._dynamo.utils.counters["stats"])["unique_graphs"] == graphs
+
+
+@check("flux1: a SEGA node and a Dy-YaRN node in one graph; a FLUX ControlNet with SEGA + PA")
+def _():
+    a, b = dype(flux, **SEGA_PA), dype(flux)
+    first = sample(a, "flux1", 512)
+    assert not torch.equal(first, sample(b, "flux1", 512)) and torch.equal(sample(a, "flux1", 512), first)
+    positive, negative = tiny_flux.conds()
+    positive[0][1]["control"] = tiny_controlnet(0)[1]
+    latent = torch.zeros(1, 16, 64, 64)
+    out = comfy.sample.sample(a, comfy.sample.prepare_noise(latent, 42), 3, 1.0, "euler", "simple", positive,
+                              negative, latent, disable_pbar=True, seed=42)
+    assert torch.isfinite(out).all()
+
+
 comfy.model_management.unload_all_models()
 print(json.dumps(RESULTS))
