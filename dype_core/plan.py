@@ -146,13 +146,16 @@ class Plan:
         latent set them, else ``m_ref`` and the range any latent can give) and proportional attention."""
         parts = []
         if self.settings.method == "sega":
-            axes = self.steps[0].axes
-            if all(a.magnitudes for step in self.steps for a in step.axes):
-                spans = [(min(s.axes[i].gain_range[0] for s in self.steps),
-                          max(s.axes[i].gain_range[1] for s in self.steps)) for i in range(len(axes))]
+            scaled = [i for i, a in enumerate(self.steps[0].axes) if a.scale > 1.0]
+            if not scaled:
+                parts.append("SEGA: both spatial axes at the base size, plain")
+            elif all(step.axes[i].magnitudes for step in self.steps for i in scaled):
+                spans = {i: (min(s.axes[i].gain_range[0] for s in self.steps),
+                             max(s.axes[i].gain_range[1] for s in self.steps)) for i in scaled}
                 parts.append("SEGA magnitudes " + ", ".join(
-                    f"{a.name} {lo:.3f}..{hi:.3f}" for a, (lo, hi) in zip(axes, spans)))
+                    f"{self.steps[0].axes[i].name} {lo:.3f}..{hi:.3f}" for i, (lo, hi) in spans.items()))
             else:
+                axes = [self.steps[0].axes[i] for i in scaled]
                 parts.append("SEGA magnitudes around m_ref " + ", ".join(
                     f"{a.name} {a.attention_scale:.4g} (any latent: {_span(sega.gain_range(a.attention_scale))})"
                     for a in axes))

@@ -28,6 +28,18 @@ def _keys(k: torch.Tensor) -> int:
     return k.shape[-2] if k.ndim == 4 else k.shape[1]
 
 
+@torch.compiler.disable
+def _factor(keys: int) -> float:
+    """The factor of an attention over ``keys`` keys in the current DyPE call (1 outside one, or with
+    proportional attention off), counted in the call's ``attended``. Not traced by ``torch.compile``: a
+    compiled model would otherwise keep the step it was traced with, and count into that step's list."""
+    step = STEP.get()
+    if step is None or not step.proportional:
+        return 1.0
+    step.attended.append(True)
+    return proportional_factor(keys, step.count, step.base_tokens)
+
+
 @dataclass(frozen=True)
 class ProportionalAttention:
     """The attention override: ``q`` times ``sqrt(log N / log N_train)`` in DyPE calls above the base size.
@@ -45,12 +57,9 @@ class ProportionalAttention:
 
     def __call__(self, func: Callable[..., Any], q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                  *args: Any, **kwargs: Any) -> Any:
-        step = STEP.get()
-        if step is not None and step.proportional:
-            step.attended.append(True)
-            factor = proportional_factor(_keys(k), step.count, step.base_tokens)
-            if factor != 1.0:
-                q = q * factor
+        factor = _factor(_keys(k))
+        if factor != 1.0:
+            q = q * factor
         if self.previous is not None:
             return self.previous(func, q, k, v, *args, **kwargs)
         return func(q, k, v, *args, **kwargs)

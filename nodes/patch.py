@@ -294,7 +294,8 @@ class ModelCallWrapper:
             if step.proportional and not step.attended:
                 raise HostMismatch(model, family, (
                     "its attention never went through ComfyUI's attention override in this call, so proportional "
-                    "attention would not be applied; set proportional_attention off"))
+                    "attention would not be applied; set proportional_attention off (with TorchCompileModel, a graph "
+                    "compiled before proportional attention was switched on is reused: restart ComfyUI)"))
             run.verified.append(True)
         return out
 

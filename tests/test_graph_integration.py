@@ -146,3 +146,19 @@ def test_torch_compile_keeps_the_table_following_sigma_without_recompiling(flux)
     sample(compiled, 512, steps=12)
     assert len(tables) == 24 and not torch.equal(tables[12], tables[23])
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == graphs  # 12 new sigmas, no new graph
+
+
+@pytest.mark.long  # Dynamo tracing: make test-long
+def test_torch_compile_with_sega_and_proportional_attention_matches_eager(flux):
+    """Under Dynamo SEGA's tables follow each call's latent and proportional attention scales every call's q,
+    with the step of that call (a traced override would keep the step it was traced with: the run stops)."""
+    import torch._dynamo
+
+    patched = dype(flux, method="SEGA", proportional_attention=True)
+    eager = sample(patched, 512, steps=3)
+    compiled = patched.clone()
+    compiled.add_object_patch("diffusion_model", torch.compile(patched.model.diffusion_model, backend="eager"))
+    torch._dynamo.reset()
+    out = sample(compiled, 512, steps=3)
+    assert torch.allclose(out, eager, rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(out, sample(dype(flux, method="SEGA"), 512, steps=3), rtol=1e-5, atol=1e-6)
