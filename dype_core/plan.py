@@ -142,6 +142,10 @@ class Plan:
         return proportional_factor(tokens, tokens, base)
 
     def attention_text(self) -> str:
+        """``attention_parts`` in one line."""
+        return ", ".join(self.attention_parts())
+
+    def attention_parts(self) -> list[str]:
         """The attention changes in words: YaRN's factor, SEGA's magnitudes (their range over the run when a
         latent set them, else ``m_ref`` and the range any latent can give) and proportional attention."""
         parts = []
@@ -163,7 +167,7 @@ class Plan:
             parts.append(f"attention x{max(a.attention_scale for a in self.steps[0].all_axes):.4g}")
         if self.attention_factor != 1.0:
             parts.append(f"proportional attention x{self.attention_factor:.4g}")
-        return ", ".join(parts)
+        return parts
 
     @property
     def time_active(self) -> bool:

@@ -49,7 +49,8 @@ def readout(plan: Plan, node_id: str | None, sizes: Sequence[Sequence[int]] = ()
     ``active`` and ``time_active`` say whether some table entry really changes (spatial or time);
     ``time_method`` is ``off`` when the time axis is kept plain whatever its length (time_axis or method
     off); ``degenerate_cause`` is the plan's own cause and advice (empty when not degenerate). ``attention``
-    names what changes the attention (YaRN's factor, SEGA's magnitudes, proportional attention) and
+    names what changes the attention, one entry each (YaRN's factor, SEGA's magnitudes, proportional
+    attention), and
     ``magnitudes`` holds SEGA's smallest and largest gain per step and axis (empty for other methods)."""
     axes = range(len(plan.steps[0].axes)) if plan.steps else ()
     changed = [[step.axes[a].changed for step in plan.steps] for a in axes]
@@ -80,7 +81,7 @@ def readout(plan: Plan, node_id: str | None, sizes: Sequence[Sequence[int]] = ()
         "time_active": plan.time_active,
         "time_changed": [s.time.changed for s in plan.steps if s.time is not None],
         "sizes": seen,
-        "attention": plan.attention_text() if plan.active else "",
+        "attention": plan.attention_parts() if plan.active else [],
         "magnitudes": [[[round(v, 4) for v in step.axes[a].gain_range] for a in axes] for step in plan.steps]
         if plan.settings.method == "sega" else [],
     }

@@ -399,6 +399,7 @@ def test_sega_s_readout_shows_the_magnitudes_the_calls_latents_gave(flux, server
     low = min(step[0][0] for step in expected)
     high = max(step[0][1] for step in expected)
     factor = math.sqrt(math.log(1024) / math.log(256))
-    assert data["attention"] == data["summary"].split("k(t) 1 -> 1, ")[1].split("; time shift")[0]
-    assert data["attention"].startswith(f"SEGA magnitudes rows {low:.3f}..{high:.3f}, cols ")
-    assert data["attention"].endswith(f"proportional attention x{factor:.4g}") and line.endswith("(model)")
+    assert ", ".join(data["attention"]) == data["summary"].split("k(t) 1 -> 1, ")[1].split("; time shift")[0]
+    sega_line, pa_line = data["attention"]
+    assert sega_line.startswith(f"SEGA magnitudes rows {low:.3f}..{high:.3f}, cols ")
+    assert pa_line == f"proportional attention x{factor:.4g}" and line.endswith("(model)")

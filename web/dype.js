@@ -11,6 +11,8 @@ import { applyReadout, drawChart, formatReadout, isDyPENode, restoreReadout } fr
 const EVENT = "dype.readout";
 const WIDGET = "dype_readout";
 const CHART_HEIGHT = 90; // CSS px
+const LINE_HEIGHT = 15; // CSS px of one text line (11px/1.35 monospace)
+const FRAME_HEIGHT = 140; // CSS px of the widget besides its text lines: badge, chart, padding, gaps
 const VIEW = Symbol("dype.view"); // the widget's elements, on the node object
 
 function el(tag, style) {
@@ -34,11 +36,13 @@ function ensureView(node) {
   const view = { root, badge, lines, canvas, readout: null };
   node[VIEW] = view;
 
+  // Tall enough for every line of the readout shown (at least 5: model, tokens, scale, method, mu).
+  const height = () => FRAME_HEIGHT + LINE_HEIGHT * Math.max(5, lines.textContent.split("\n").length);
   const widget = node.addDOMWidget(WIDGET, "dype-readout", root, {
     serialize: false, // neither in the prompt nor in widgets_values
     hideOnZoom: false,
-    getMinHeight: () => 215,
-    getMaxHeight: () => 260, // up to 8 lines: a video's time, the calls' sizes, a degenerate schedule
+    getMinHeight: height,
+    getMaxHeight: () => height() + 45,
   });
   widget.serialize = false;
   // Redraw at the chart's real size whenever the node is resized.
@@ -74,6 +78,9 @@ function show(node, readout) {
     view.root.title = "";
   }
   drawInto(view);
+  // Grow the node when the readout has more lines than it has room for (SEGA, a video, several sizes).
+  const needed = node.computeSize?.();
+  if (needed && node.size && node.size[1] < needed[1]) node.setSize?.([node.size[0], needed[1]]);
   node.setDirtyCanvas?.(true, true);
 }
 

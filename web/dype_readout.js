@@ -9,8 +9,9 @@
 //   method, active, degenerate, degenerate_cause, mu, time_shift, summary, t: [...], kappa: [...], pairs,
 //   changed: [[rows], [cols]], frames, base_frames (null for image models), time_scale, time_method,
 //   time_active, time_changed: [...], sizes: [[frames, rows, cols], ...] (the model calls' sizes, the plan's first),
-//   attention: "SEGA magnitudes rows 1.000..1.244, cols ..., proportional attention x1.15" (what changes the
-//   attention; empty when nothing does), magnitudes: [[rows lo, hi], [cols lo, hi]] per step (SEGA only) }
+//   attention: ["SEGA magnitudes rows 1.000..1.244, cols 1.000..1.238", "proportional attention x1.15"] (what
+//   changes the attention, one line each; empty when nothing does), magnitudes: [[rows lo, hi], [cols lo, hi]]
+//   per step (SEGA only) }
 // Sizes are shown width x height everywhere: pixels, tokens, base and scales. Readouts stored by earlier
 // versions lack degenerate_cause, time_active, sizes, attention and magnitudes; they still show.
 
@@ -111,7 +112,7 @@ export function formatReadout(detail) {
   const kappa = Array.isArray(d.kappa) ? d.kappa : [];
   const steps = kappa.length ? ` · ${kappa.length} steps, k(t) ${fmt(kappa[0])} → ${fmt(kappa.at(-1))}` : "";
   lines.push(`method ${method}${steps}`);
-  if (typeof d.attention === "string" && d.attention) lines.push(d.attention);
+  if (Array.isArray(d.attention)) lines.push(...d.attention.filter((line) => typeof line === "string"));
   lines.push(mu === null ? "time shift: the model's own (no mu)" : `mu ${fmt(mu)} (time shift ${d.time_shift ?? "?"})`);
   if (d.degenerate === true) {
     const cause = typeof d.degenerate_cause === "string" && d.degenerate_cause ? d.degenerate_cause : null;

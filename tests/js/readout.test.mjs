@@ -47,7 +47,7 @@ const PANORAMA = {
 // SEGA with proportional attention: the attention line names the magnitudes the run's latents gave.
 const SEGA_PA = {
   ...ACTIVE, method: "SEGA", kappa: [1.0, 1.0], t: [1.0, 0.5], changed: [[27, 27], [27, 27]],
-  attention: "SEGA magnitudes rows 1.000..1.244, cols 1.000..1.238, proportional attention x1.155",
+  attention: ["SEGA magnitudes rows 1.000..1.244, cols 1.000..1.238", "proportional attention x1.155"],
   magnitudes: [[[1.117, 1.118], [1.117, 1.118]], [[1.0, 1.244], [1.0, 1.238]]],
 };
 
@@ -56,7 +56,7 @@ describe("formatReadout", () => {
     const { badge, lines } = formatReadout(SEGA_PA);
     assert.equal(badge, "DyPE 4x4 · SEGA · mu 1.15");
     const at = lines.findIndex((line) => line.startsWith("method SEGA"));
-    assert.equal(lines[at + 1], SEGA_PA.attention);
+    assert.deepEqual(lines.slice(at + 1, at + 3), SEGA_PA.attention);
     assert.equal(formatReadout(ACTIVE).lines.some((line) => line.includes("magnitudes")), false);
     const node = { properties: {} };
     storeReadout(node, SEGA_PA);

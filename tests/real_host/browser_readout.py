@@ -340,7 +340,8 @@ def check_session(page, url: str, prompt: dict, client_id: str, options: argpars
         check_readout(node, before[node_id], methods[node_id], options, summary)
 
     # A screenshot centred on the last DyPE node that is not off (the A/B's DyPE node; SEGA + PA in the A/B/C).
-    active = next((i for i in reversed(dype_ids) if methods[i] != "off"), dype_ids[0])
+    number = lambda node_id: [int(part) for part in node_id.split(":")]  # noqa: E731  ("7:4" in a subgraph)
+    active = max((i for i in dype_ids if methods[i] != "off"), key=number, default=dype_ids[0])
     clip = page.evaluate(JS_FOCUS, [active, ZOOM])
     side, top = 12, 25  # room for the node's source badge above its title
     clip = {"x": max(0.0, clip["x"] - side), "y": max(0.0, clip["y"] - top),
