@@ -8,17 +8,17 @@ from .yarn import RAMPS
 
 #: The method menu: label -> (method, dynamic).
 METHODS = {
+    "SEGA": ("sega", False),
     "Dy-YaRN": ("yarn", True),
     "Dy-NTK": ("ntk", True),
     "Dy-PI": ("pi", True),
-    "SEGA": ("sega", False),
     "YaRN (static)": ("yarn", False),
     "NTK (static)": ("ntk", False),
     "PI (static)": ("pi", False),
     "off": ("none", False),
 }
 #: The node's defaults, chosen from the lab and the published comparisons (README, "Which method should I use?").
-DEFAULT_METHOD, DEFAULT_PROPORTIONAL = "Dy-YaRN", False
+DEFAULT_METHOD, DEFAULT_PROPORTIONAL = "SEGA", True
 #: The scaling menu: label -> ``DyPESettings.scaling``.
 SCALINGS = {"per-axis": "per_axis", "isotropic": "isotropic"}
 #: The time-axis menu (video models above their trained clip length): label -> ``DyPESettings.time``.

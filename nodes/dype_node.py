@@ -70,11 +70,12 @@ class DyPE(io.ComfyNode):
                 io.Model.Input("model"),
                 io.Combo.Input(
                     "method", options=list(METHODS), default=DEFAULT_METHOD,
-                    tooltip="How positions beyond the training size are handled. SEGA: NTK positions with each "
-                    "rotary pair scaled from the latent's spectrum at every step; its authors measured it above "
-                    "DyPE on FLUX.1 and Qwen-Image at 4K-5K (ImageReward, patch-FID). Dy-YaRN: the DyPE paper's "
-                    "best on FLUX.1 at 2K-4K. Dy-NTK, Dy-PI: DyPE's other forms. The static forms compress the "
-                    "same at every step; in the pack's lab PI (static) kept the layout best at 2x-4x, so try it "
+                    tooltip="How positions beyond the training size are handled. SEGA (default): NTK positions with "
+                    "each rotary pair scaled from the latent's spectrum at every step; its authors measured it above "
+                    "DyPE on FLUX.1 and Qwen-Image at 4K-5K (ImageReward, patch-FID), and it beat Dy-YaRN in the "
+                    "pack's lab. Dy-YaRN: the DyPE paper's best on FLUX.1 at 2K-4K. Dy-NTK, Dy-PI: DyPE's other "
+                    "forms. The static forms compress the same at every step; in the pack's lab PI (static) kept "
+                    "the layout best at 2x-4x, so try it "
                     "when objects break apart. off: the node does nothing, for A/B comparison (above the native "
                     "size the layout falls apart and texture repeats).",
                 ),
@@ -109,7 +110,8 @@ class DyPE(io.ComfyNode):
                 io.Boolean.Input(
                     "attention_scale", default=True, advanced=True,
                     tooltip="YaRN's attention scaling (0.1 ln s + 1) on the scaled axes. On: sharper, keeps "
-                    "contrast at large sizes. Off: softer. YaRN methods only (SEGA scales each pair its own way).",
+                    "contrast at large sizes. Off: softer. YaRN methods only (SEGA scales each pair its own way). "
+                    "With proportional attention both apply (in the pack's lab that beat either alone).",
                 ),
                 io.Combo.Input(
                     "time_shift", options=list(TIME_SHIFTS), default="model",
@@ -138,8 +140,9 @@ class DyPE(io.ComfyNode):
                     "proportional_attention", default=DEFAULT_PROPORTIONAL, optional=True,
                     tooltip="Scales attention by sqrt(log N / log N_train) above the native size (Jin et al. 2023, "
                     "I-Max, Lumina-Next), so that attention over many more tokens stays as focused as in "
-                    "training: steadier layout and contrast at 2x-4x, with any method. In the pack's lab it "
-                    "improved every method at every size. At or below the native size it changes nothing.",
+                    "training, with any method (default on). In the pack's lab it lowered the texture error in 47 "
+                    "of 50 method-and-size pairs. Not available on Ernie-Image (turn it off there). At or below the "
+                    "native size it changes nothing; workflows saved before it existed keep it off.",
                 ),
             ],
             outputs=[io.Model.Output(tooltip="The model patched with DyPE; the input model is unchanged.")],

@@ -60,7 +60,8 @@ def test_video_length_is_in_frames(capsys):
                          "--steps", "4", "--chart", "-")
     assert status == 0 and "41 latent frames (trained 21): time x1.95, RIFLEx" in out.splitlines()[0]
     status, out, _ = run(capsys, "plan", "--model", "wan", "--width", "1280", "--height", "720", "--frames", "161",
-                         "--time-axis", "off", "--steps", "4", "--chart", "-")
+                         "--time-axis", "off", "--steps", "4", "--chart", "-", "--method", "Dy-YaRN",
+                         "--proportional-attention", "off")
     assert status == 0 and "time untouched (time_axis off)" in out and "inactive" in out.splitlines()[0]
 
 
@@ -99,7 +100,7 @@ def test_the_time_shifts_mean_what_the_node_s_mean(capsys):
     (["--mu", "abc", "--time-shift", "custom"], "argument --mu: --mu must be a number from 0 to 20, got 'abc'"),
     (["--mu", "nan", "--time-shift", "custom"], "argument --mu: --mu must be a number from 0 to 20, got 'nan'"),
     (["--mu", "2"], "--mu is the mu of --time-shift custom; this run uses --time-shift model"),
-    (["--method", "riflex"], "argument --method: --method 'riflex' is not one of: Dy-YaRN, Dy-NTK"),
+    (["--method", "riflex"], "argument --method: --method 'riflex' is not one of: SEGA, Dy-YaRN, Dy-NTK"),
     (["--model", "sdxl"], "argument --model: unknown model 'sdxl'; `python -m dype_core models` lists them"),
     (["--steps", "0"], "argument --steps: --steps must be a whole number from 1 to 1000, got '0'"),
     (["--lambda-s", "-1"], "argument --lambda-s: --lambda-s must be a number from 0 to 10, got '-1'"),

@@ -16,13 +16,13 @@ from comfy.patcher_extension import WrappersMP
 from comfy.sample import sample as host_sample
 from comfy.samplers import KSampler, calculate_sigmas
 from comfy.utils import get_attr
-from comfy_api.latest._standin import run_node
 from comfyui_dype.dype_core import DyPESettings, build_table, sigma_to_t
 from comfyui_dype.dype_core import frequencies as freqs
 from comfyui_dype.nodes.dype_node import DyPE
 from comfyui_dype.nodes.embedder import DyPEEmbedder
 from comfyui_dype.nodes.families import UnsupportedModel
 from comfyui_dype.nodes.patch import patch_of
+from dype_helpers import dype_node
 from families_b import CPU, SPECS, Spec
 
 #: The base grid most tests set (tokens a side), so that a few tokens are above it.
@@ -50,7 +50,7 @@ def models():
 
 def dype(model, spec: Spec, **inputs):
     """``model`` through the DyPE node, base resolution ``BASE`` tokens of the family."""
-    return run_node(DyPE, model=model, **({"base_resolution": BASE * spec.px} | inputs))[0]
+    return dype_node(model, **({"base_resolution": BASE * spec.px} | inputs))[0]
 
 
 def run(model, spec: Spec, grid: tuple[int, int], *, steps: int = 2, cfg: float = 2.0, refs: bool = True,
@@ -169,7 +169,7 @@ def check_tables(spec: Spec, patched, forwards: list, grid: tuple[int, int], hos
 @pytest.mark.parametrize("spec", SPECS, ids=str)
 def test_detects_the_family_its_layout_and_hook(models, spec):
     base = models[spec.name]
-    patched = run_node(DyPE, model=base)[0]
+    patched = dype_node(base)[0]
     patch = patch_of(patched)
     layout = patch.layout
     assert patch.family.name == spec.family_name

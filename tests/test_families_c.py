@@ -18,14 +18,12 @@ from comfy.ldm.joyimage.model import JoyImageTransformer3DModel
 from comfy.model_base import BaseModel, ModelType
 from comfy.patcher_extension import WrappersMP
 from comfy.utils import get_attr
-from comfy_api.latest._standin import run_node
 from comfyui_dype.dype_core import DyPESettings, RotaryLayout, build_table, sigma_to_t
 from comfyui_dype.dype_core import frequencies as freqs
-from comfyui_dype.nodes.dype_node import DyPE
 from comfyui_dype.nodes.embedder import DyPEComponentTable
 from comfyui_dype.nodes.families import UnsupportedModel, detect
 from comfyui_dype.nodes.patch import patch_of
-from dype_helpers import dype
+from dype_helpers import dype, dype_node
 from families_a import build, conditioning, latent
 from family_helpers import grid_ids, record_forwards, sample, tiny_patcher
 
@@ -91,7 +89,7 @@ def test_joyimage_is_detected_with_the_model_s_own_axes_and_theta(joy):
     assert patch.layout.base_grid == (8.0, 8.0)
     table = patched.get_model_object(EMBEDDER)
     assert isinstance(table, DyPEComponentTable) and table.original == joy.get_model_object(EMBEDDER)
-    assert patch_of(run_node(DyPE, model=joy)[0]).layout.base_grid == (64.0, 64.0)  # native 1024 px
+    assert patch_of(dype_node(joy)[0]).layout.base_grid == (64.0, 64.0)  # native 1024 px
 
 
 @pytest.mark.parametrize("size,refs", [((128, 128), ((128, 128),)), ((96, 64), ())], ids=["base-edit", "below"])

@@ -47,7 +47,7 @@ def refused(model, **inputs) -> list[tuple[str, str]]:
     ({"lambda_s": float("inf")}, [("value_bigger_than_max", "lambda_s")]),
     ({"base_resolution": 1e308}, [("value_bigger_than_max", "base_resolution")]),
     ({"method": "Dy-ROPE", "scaling": "stretch"},
-     [("value_not_in_list", "method: 'Dy-ROPE' not in ['Dy-YaRN', 'Dy-NTK', 'Dy-PI', 'SEGA', 'YaRN (static)', "
+     [("value_not_in_list", "method: 'Dy-ROPE' not in ['SEGA', 'Dy-YaRN', 'Dy-NTK', 'Dy-PI', 'YaRN (static)', "
        "'NTK (static)', 'PI (static)', 'off']"), ("value_not_in_list", "scaling: 'stretch' not in ['per-axis', "
                                                   "'isotropic']")]),
 ])

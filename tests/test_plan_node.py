@@ -9,10 +9,10 @@ from comfy.model_base import build_flux_patcher
 from comfy.sample import sample as host_sample
 from comfy.samplers import calculate_sigmas
 from comfy_api.latest._standin import run_node
-from comfyui_dype.nodes.dype_node import DyPE
 from comfyui_dype.nodes.families import UnsupportedModel
 from comfyui_dype.nodes.plan_node import DyPEPlan
 from comfyui_dype.nodes.readout import EVENT
+from dype_helpers import dype_node
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_width_and_height_serve_when_no_latent_is_connected(flux):
 
 
 def test_a_patched_model_shows_its_own_settings_and_time_shift(flux):
-    patched = run_node(DyPE, model=flux, method="Dy-NTK", time_shift="custom", mu=2.5)[0]
+    patched = dype_node(flux, method="Dy-NTK", time_shift="custom", mu=2.5)[0]
     _, table = plan(patched, latent=latent(2048, 2048), steps=8)
     assert "Dy-NTK" in table and "mu 2.5 (custom)" in table
     expected = calculate_sigmas(patched.get_model_object("model_sampling"), "simple", 8)
@@ -117,7 +117,7 @@ def run(model, width, steps=4):
 
 def test_a_run_sends_one_readout_to_the_queuing_tab(flux, prompt_server):
     server = prompt_server("tab-1")
-    patched = run_node(DyPE, model=flux, base_resolution=256, hidden={"unique_id": "7:4"})[0]
+    patched = dype_node(flux, base_resolution=256, hidden={"unique_id": "7:4"})[0]
     run(patched, 512)
     assert len(server.sent) == 1
     event, data, sid = server.sent[0]
@@ -132,6 +132,6 @@ def test_a_run_sends_one_readout_to_the_queuing_tab(flux, prompt_server):
 
 def test_headless_runs_send_nothing_and_work_as_before(flux, prompt_server):
     server = prompt_server(None)
-    patched = run_node(DyPE, model=flux, base_resolution=256)[0]
+    patched = dype_node(flux, base_resolution=256)[0]
     out = run(patched, 512)
     assert server.sent == [] and torch.isfinite(out).all()

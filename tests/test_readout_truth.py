@@ -18,14 +18,12 @@ from comfy.model_base import build_flux_patcher
 from comfy.patcher_extension import WrappersMP
 from comfy.sample import sample_custom
 from comfy.samplers import KSAMPLER, KSampler
-from comfy_api.latest._standin import run_node
 from comfyui_dype.dype_core import TableCache
 from comfyui_dype.nodes import patch as patch_module
 from comfyui_dype.nodes.context import RUN, Run
-from comfyui_dype.nodes.dype_node import DyPE
 from comfyui_dype.nodes.patch import ModelCallWrapper, patch_of
 from comfyui_dype.nodes.readout import EVENT, sizes_text
-from dype_helpers import BASE
+from dype_helpers import BASE, dype_node
 from test_families_b import run as run_video
 from test_node_flux import conds
 from test_node_flux import sample as run_flux
@@ -74,7 +72,7 @@ def one_report(caplog, server) -> tuple[str, dict]:
 def wan(frames: int, **inputs):
     """Wan at ``frames`` latent frames, DyPE at a spatial base of ``GRID`` (so that only time can scale)."""
     spec, model = video("Wan", frames)
-    patched = run_node(DyPE, model=model, base_resolution=GRID[0] * spec.px, **inputs)[0]
+    patched = dype_node(model, base_resolution=GRID[0] * spec.px, **inputs)[0]
     return spec, model, patched
 
 
@@ -171,7 +169,7 @@ def tiles(side: int):
 
 def test_area_calls_at_the_base_size_report_the_area_not_the_noise_latent(flux, server, caplog):
     """A 512 px latent (32x32 tokens, 2x the base) whose every model call sees a 256 px area (16x16 tokens)."""
-    patched = run_node(DyPE, model=flux, base_resolution=BASE)[0]
+    patched = dype_node(flux, base_resolution=BASE)[0]
     plain = flux.clone()
     for target in (patched, plain):
         target.set_model_unet_function_wrapper(tiles(BASE // 8))
@@ -199,7 +197,7 @@ def full_and_area(side: int):
 
 
 def test_calls_at_two_sizes_are_named_and_the_plan_is_the_larger_s(flux, server, caplog):
-    patched = run_node(DyPE, model=flux, base_resolution=BASE)[0]
+    patched = dype_node(flux, base_resolution=BASE)[0]
     patched.set_model_unet_function_wrapper(full_and_area(BASE // 8))
     with caplog.at_level(logging.INFO, logger="DyPE"):
         run_flux(patched, "flux", 512, cfg=1.0, steps=3)
@@ -237,7 +235,7 @@ def spied(monkeypatch):
 
 def test_heun_s_two_calls_a_step_give_the_schedule_s_steps(flux, spied, server):
     made, _ = spied
-    patched = run_node(DyPE, model=flux, base_resolution=BASE)[0]
+    patched = dype_node(flux, base_resolution=BASE)[0]
     calls = probe_calls(patched)
     sigmas = KSampler(patched, 4, "cpu", scheduler="simple").sigmas
     run_flux(patched, "flux", 512, cfg=2.0, steps=4, sampler="heun", negative_text=5)  # cond, uncond apart
@@ -268,7 +266,7 @@ def midpoint(model, x, sigmas, extra_args=None, callback=None, disable=None):
 
 def test_the_plan_s_steps_are_the_sigmas_the_calls_received(flux, spied, server, caplog):
     made, _ = spied
-    patched = run_node(DyPE, model=flux, base_resolution=BASE)[0]
+    patched = dype_node(flux, base_resolution=BASE)[0]
     calls = probe_calls(patched)
     sigmas = torch.tensor([1.0, 0.75, 0.5, 0.25, 0.0])
     positive, negative = conds(patched)
@@ -288,7 +286,7 @@ def test_the_plan_s_steps_are_the_sigmas_the_calls_received(flux, spied, server,
 
 def test_the_report_comes_after_the_last_model_call(flux, spied):
     made, calls = spied
-    patched = run_node(DyPE, model=flux, base_resolution=BASE)[0]
+    patched = dype_node(flux, base_resolution=BASE)[0]
     patched.add_wrapper_with_key(WrappersMP.DIFFUSION_MODEL, "count",
                                  lambda ex, *a, **k: calls.append(1) or ex(*a, **k))
     run_flux(patched, "flux", 512, cfg=1.0, steps=3)
@@ -298,7 +296,7 @@ def test_the_report_comes_after_the_last_model_call(flux, spied):
 def test_a_shift_so_high_that_every_sigma_is_1_keeps_every_step(flux, server, caplog):
     """At mu 20 the four steps' float sigmas are all 1: the calls at one sigma in a row are as many steps as the
     schedule holds, so the cause is the shift, not too few steps."""
-    patched = run_node(DyPE, model=flux, base_resolution=BASE, time_shift="custom", mu=20.0)[0]
+    patched = dype_node(flux, base_resolution=BASE, time_shift="custom", mu=20.0)[0]
     with caplog.at_level(logging.INFO, logger="DyPE"):
         run_flux(patched, "flux", 512, cfg=2.0, steps=4, negative_text=5)
     line, data = one_report(caplog, server)
@@ -311,7 +309,7 @@ def test_a_shift_so_high_that_every_sigma_is_1_keeps_every_step(flux, server, ca
 
 
 def test_a_run_that_fails_mid_way_reports_nothing(flux, server, caplog):
-    patched = run_node(DyPE, model=flux, base_resolution=BASE)[0]
+    patched = dype_node(flux, base_resolution=BASE)[0]
     calls = []
 
     def fail_at_second(apply_model, args):
@@ -327,7 +325,7 @@ def test_a_run_that_fails_mid_way_reports_nothing(flux, server, caplog):
 
 
 def test_a_run_whose_calls_were_all_skipped_says_so_and_sends_no_readout(flux, server, caplog):
-    patched = run_node(DyPE, model=flux, base_resolution=BASE)[0]
+    patched = dype_node(flux, base_resolution=BASE)[0]
     patched.set_model_unet_function_wrapper(lambda apply_model, args: torch.zeros_like(args["input"]))
     with caplog.at_level(logging.INFO, logger="DyPE"):
         run_flux(patched, "flux", 512, cfg=1.0, steps=2)
@@ -345,7 +343,7 @@ def test_recording_a_call_reads_nothing_back_from_the_device(flux):
         def __call__(self, *args, **kwargs):
             return "out"
 
-    patch = patch_of(run_node(DyPE, model=flux, base_resolution=BASE)[0])
+    patch = patch_of(dype_node(flux, base_resolution=BASE)[0])
     sigma = torch.full((2,), 0.5, device="meta")
     run = Run(cache=TableCache())
     token = RUN.set(run)
@@ -360,7 +358,7 @@ def test_recording_a_call_reads_nothing_back_from_the_device(flux):
 
 
 def test_the_sizes_text_is_short(flux):
-    patch = patch_of(run_node(DyPE, model=flux, base_resolution=BASE)[0])
+    patch = patch_of(dype_node(flux, base_resolution=BASE)[0])
     image = patch.run_plan((512, 512), torch.tensor([1.0, 0.0]), flux.get_model_object("model_sampling"))[1]
     assert sizes_text(image, [(1, 32, 32)]) == ""
     assert sizes_text(image, [(1, 32, 16), (1, 16, 16)]) == "; model calls at 2 sizes: 16x32 and 16x16 tokens"
@@ -381,7 +379,7 @@ def test_sega_s_readout_shows_the_magnitudes_the_calls_latents_gave(flux, server
     (recomputed here from the recorded inputs), and the line names their range and proportional attention."""
     from comfyui_dype.dype_core import FLUX1, sega
 
-    patched = run_node(DyPE, model=flux, base_resolution=BASE, method="SEGA", proportional_attention=True)[0]
+    patched = dype_node(flux, base_resolution=BASE, method="SEGA", proportional_attention=True)[0]
     inputs = []
     patched.add_wrapper_with_key(WrappersMP.DIFFUSION_MODEL, "probe",
                                  lambda ex, *a, **k: inputs.append(a[0].clone()) or ex(*a, **k))

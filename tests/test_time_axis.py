@@ -11,12 +11,11 @@ from dataclasses import replace
 
 import pytest
 import torch
-from comfy_api.latest._standin import run_node
 from comfyui_dype.dype_core import DyPESettings, axis_frequencies, build_table, plan, sigma_to_t
 from comfyui_dype.dype_core import frequencies as freqs
 from comfyui_dype.dype_core.methods import intrinsic_index
-from comfyui_dype.nodes.dype_node import DyPE
 from comfyui_dype.nodes.patch import patch_of
+from dype_helpers import dype_node
 from families_a import build
 from families_b import SPECS
 from test_families_b import dype, exact_ids, record, run
@@ -137,7 +136,7 @@ def test_a_single_image_wan_and_qwen_layered_frames_are_never_scaled_in_time():
     assert patch_of(dype(model, spec)).scales(1, (4, 4))[0] == 1.0
     result = plan(patch_of(dype(model, spec)).layout, 1280, 720, [1.0, 0.0], frames=1)
     assert result.time_scale == 1.0 and "time untouched" in result.summary()
-    layered = patch_of(run_node(DyPE, model=build("qwen_layered"), base_resolution=128)[0])
+    layered = patch_of(dype_node(build("qwen_layered"), base_resolution=128)[0])
     assert layered.layout.base_frames is None and layered.scales(40, (4, 4)) == (1.0, 1.0, 1.0)
 
 

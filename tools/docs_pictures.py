@@ -6,7 +6,8 @@ Writes into DIR:
 
 - ``plan_flux_4096.png``, ``plan_flux_2048.png``, ``plan_flux_panorama.png`` (4096x1365): the charts
   of the command line itself, ``python -m dype_core plan --model flux --width W --height H --steps 28
-  --chart PATH``, run in this process through ``dype_core.__main__.main``;
+  --method Dy-YaRN --proportional-attention off --chart PATH``, run in this process through
+  ``dype_core.__main__.main``;
 - ``plan_flux_4096.txt``: what that command prints for 4096x4096 with ``--chart -`` (no chart, so
   the text names no path and does not depend on DIR);
 - ``dype_node_readout.png``: the DyPE node's readout after a FLUX.1 run at 4096x4096, 28 steps,
@@ -111,9 +112,10 @@ drawChart(ctx, readout, width, CHART_HEIGHT);
 # ------------------------------------------------------------------------------------- plans
 
 def plan_argv(width: int, height: int, chart: str) -> list[str]:
-    """The command line's arguments for a FLUX.1 plan at ``width x height`` over 28 steps."""
+    """The command line's arguments for DyPE's (Dy-YaRN's) FLUX.1 plan at ``width x height`` over 28 steps: the
+    pictures show how DyPE's correction recedes (SEGA, the node's default, changes no frequency over time)."""
     return ["plan", "--model", "flux", "--width", str(width), "--height", str(height), "--steps", str(STEPS),
-            "--chart", chart]
+            "--method", "Dy-YaRN", "--proportional-attention", "off", "--chart", chart]
 
 
 def run_cli(argv: list[str]) -> str:

@@ -81,9 +81,13 @@ def sample(model, case: Case, grid: tuple[int, int], *, cfg: float = 1.0, steps:
                                case.conditioning(False, latent), latent, disable_pbar=True, seed=42)
 
 
+#: The DyPE path stages 1-4 check (Dy-YaRN, trained attention); stage 5 sets SEGA and proportional attention.
+DYPE_PATH = {"method": "Dy-YaRN", "proportional_attention": False}
+
+
 def dype(model, case: Case, **inputs):
-    """The DyPE node's output, trained size overridden to ``BASE`` tokens."""
-    return DyPE.execute(model, base_resolution=BASE[0] * case.px_per_token, **inputs).result[0]
+    """The DyPE node's output, trained size overridden to ``BASE`` tokens, on ``DYPE_PATH`` unless told otherwise."""
+    return DyPE.execute(model, base_resolution=BASE[0] * case.px_per_token, **(DYPE_PATH | inputs)).result[0]
 
 
 def check_sega(case: Case, base) -> str:
@@ -391,7 +395,7 @@ def check_clip(case: Case) -> str:
         changed |= set(pairs.nonzero().flatten().tolist())
     require(len(changed) == 1, f"(t2) RIFLEx should change exactly one time pair, changed {sorted(changed)}")
     pair = changed.pop()
-    dynamic = DyPE.execute(base, base_resolution=BASE[0] * case.px_per_token, time_axis="Dy-RIFLEx").result[0]
+    dynamic = dype(base, case, time_axis="Dy-RIFLEx")
     recording = Recording(dynamic, case.embedder)
     sample(dynamic, long, BASE, steps=4)
     first, last = (recording.forwards[i][case.image_call][2] for i in (0, -1))

@@ -51,8 +51,12 @@ def sample(model, kind, px, *, cfg=2.0, steps=3, sampler="euler", scheduler="sim
                                denoise=denoise, disable_pbar=True, seed=42)
 
 
+#: The DyPE path most checks test (Dy-YaRN, trained attention); the SEGA checks set their own.
+DYPE_PATH = {"base_resolution": 256, "method": "Dy-YaRN", "proportional_attention": False}
+
+
 def dype(model, **inputs):
-    return DyPE.execute(model, **({"base_resolution": 256} | inputs)).result[0]
+    return DyPE.execute(model, **(DYPE_PATH | inputs)).result[0]
 
 
 def recorder(model):

@@ -95,7 +95,8 @@ def sample(model, start: torch.Tensor, *, steps=4, cfg=1.0, denoise=1.0, sigmas=
 
 
 def dype(model, **inputs):
-    return DyPE.execute(model, **({"base_resolution": 256} | inputs)).result[0]
+    return DyPE.execute(model, **({"base_resolution": 256, "method": "Dy-YaRN", "proportional_attention": False}
+                                  | inputs)).result[0]
 
 
 @contextmanager
