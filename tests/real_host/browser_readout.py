@@ -24,7 +24,9 @@ torch + safetensors (for the tiny models). The server runs in ComfyUI's own Pyth
    saves a screenshot of the page and one cropped to that node (``--out``; ``--docs-shot`` copies
    the cropped one, e.g. to docs/dype_node_readout.png);
 6. queues the prompt again without a client id (new seeds, so the samplers really run) and checks
-   that the page gets no readout and the stored readouts do not change.
+   that the page gets no readout and the stored readouts do not change;
+7. loads the workflow as saved before the node had ``proportional_attention`` (one widget value fewer)
+   and checks that every DyPE node has it off, and that a DyPE node added now gets the default (on).
 
 Any console error or warning, page error or failed request from the pack's own scripts
 (``/extensions/comfyui-dype/``) fails the run; the frontend's own messages are ignored. A readout
@@ -118,6 +120,14 @@ JS_DYPE_NODES = """() => {
                        chart: [chart.clientWidth, chart.clientHeight] } : null,
     };
   });
+}"""
+
+JS_PROPORTIONAL = """() => {
+  const graph = window.app.rootGraph ?? window.app.graph;
+  const value = (n) => n?.widgets?.find((w) => w.name === "proportional_attention")?.value ?? null;
+  const LiteGraph = window.LiteGraph ?? window.comfyAPI?.litegraph?.LiteGraph;
+  return { loaded: graph.nodes.filter((n) => (n.comfyClass ?? n.type) === "DyPE").map(value),
+           fresh: LiteGraph ? value(LiteGraph.createNode("DyPE")) : "no LiteGraph" };
 }"""
 
 JS_FOCUS = """async ([id, scale]) => {
@@ -397,6 +407,20 @@ def check_session(page, url: str, prompt: dict, client_id: str, options: argpars
                       "queued without a client id")
     if not (headless["stored_unchanged"] and headless["badges_unchanged"]):
         errors.append("a prompt without a client id changed the readout shown in the page")
+
+    # The same workflow as saved before the node had proportional_attention (one widget value fewer): every
+    # DyPE node loads with it off, so it samples as it did then; a node added now gets the widget's default.
+    legacy = copy.deepcopy(workflow)
+    for node in legacy["nodes"]:
+        if node["type"] == "DyPE":
+            node["widgets_values"] = node["widgets_values"][:10]
+    page.evaluate(JS_LOAD, legacy)
+    values = page.evaluate(JS_PROPORTIONAL)
+    summary["legacy_proportional_attention"] = values
+    if values["loaded"] != [False] * len(dype_ids):
+        errors.append(f"a workflow saved without proportional_attention loaded it as {values['loaded']}, not off")
+    if values["fresh"] is not True:
+        errors.append(f"a new DyPE node's proportional_attention is {values['fresh']!r}, not its default (on)")
 
 
 def check_readout(node: dict, before: dict, method: str, options: argparse.Namespace, summary: dict) -> None:
