@@ -1,7 +1,8 @@
-"""DyPE (Dynamic Position Extrapolation, arXiv 2510.20766) in pure torch.
+"""DyPE (Dynamic Position Extrapolation, arXiv 2510.20766), SEGA and proportional attention in pure torch.
 
 The math of the ComfyUI node pack, with no host import: the DyPE schedule, the frequency
-methods (PI, NTK-aware, YaRN and their DyPE forms), rotary layouts of the supported
+methods (PI, NTK-aware, YaRN and their DyPE forms), SEGA's spectrum and per-pair magnitudes
+(``sega``), proportional attention's factor (``attention``), rotary layouts of the supported
 models, rotary tables in the host's layout, and per-step plans.
 """
 
