@@ -12,9 +12,7 @@ cache). The rest of a forward is unchanged by DyPE, so the difference is DyPE's 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from comfy.ldm.flux.layers import EmbedND  # noqa: E402
 from comfy.ldm.hidream.model import EmbedND as HiDreamEmbedND  # noqa: E402
 from comfy.ldm.joyimage.model import JoyImageTransformer3DModel  # noqa: E402
 from pack import load_pack  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 load_pack()
 from comfyui_dype.dype_core import DyPESettings  # noqa: E402
@@ -85,13 +84,8 @@ def case(family: Family, scale: float) -> tuple[Any, Step, Callable, Callable]:
 
 
 def median_ms(embedder: Callable, inputs: Any, repeats: int) -> float:
-    embedder(inputs)
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        embedder(inputs)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1e3
+    """The median milliseconds of ``embedder(inputs)`` (``timing.median_seconds``)."""
+    return median_seconds(lambda: embedder(inputs), repeats) * 1e3
 
 
 def main() -> None:

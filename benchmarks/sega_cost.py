@@ -15,10 +15,7 @@ Times are medians of ``--repeats`` runs; ratios are against the plain path of th
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -27,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests" / "standin"), str(ROOT / "tests")]
 
 from pack import load_pack  # noqa: E402
+from timing import median_seconds  # noqa: E402
 
 load_pack()
 from comfy.model_base import build_flux_patcher  # noqa: E402
@@ -38,20 +36,6 @@ from comfyui_dype.nodes.dype_node import DyPE  # noqa: E402
 
 TEXT = 512
 SIDES = (2048, 4096)
-
-
-def median_seconds(run: Callable[[], object], device: str, repeats: int) -> float:
-    run()
-    samples = []
-    for _ in range(repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        run()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def per_call(side: int, device: str, repeats: int) -> str:
@@ -69,9 +53,9 @@ def per_call(side: int, device: str, repeats: int) -> str:
     image = slice(TEXT, None)
     yarn = freqs.dype(FLUX1, DyPESettings(), scales, 0.5, device)
     gains = spectrum_and_gains()
-    spectrum_s = median_seconds(spectrum_and_gains, device, repeats)
-    yarn_s = median_seconds(lambda: build_table(ids, FLUX1, yarn, image_tokens=image), device, repeats)
-    sega_s = median_seconds(lambda: build_table(ids, FLUX1, gains, image_tokens=image), device, repeats)
+    spectrum_s = median_seconds(spectrum_and_gains, repeats, device)
+    yarn_s = median_seconds(lambda: build_table(ids, FLUX1, yarn, image_tokens=image), repeats, device)
+    sega_s = median_seconds(lambda: build_table(ids, FLUX1, gains, image_tokens=image), repeats, device)
     return (f"{side}^2: spectrum + magnitudes {spectrum_s * 1e3:.2f} ms; table with SEGA's magnitudes "
             f"{sega_s * 1e3:.1f} ms vs Dy-YaRN's {yarn_s * 1e3:.1f} ms ({sega_s / yarn_s:.2f}x)")
 
@@ -93,7 +77,7 @@ def whole_steps(side: int, repeats: int) -> str:
         "Dy-YaRN + PA": run_node(DyPE, model=model, proportional_attention=True)[0],
     }
     times = {name: median_seconds(lambda m=m: host_sample(m, noise, 2, 2.0, "euler", "simple", cond, cond, latent,
-                                                          disable_pbar=True, seed=42), "cpu", repeats)
+                                                          disable_pbar=True, seed=42), repeats)
              for name, m in settings.items()}
     return f"{side}^2, 2 steps: " + "; ".join(f"{name} {s:.2f} s ({s / times['plain']:.3f}x)"
                                               for name, s in times.items())

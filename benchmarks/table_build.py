@@ -12,14 +12,14 @@ allocator's peak).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from timing import median_seconds  # noqa: E402
 
 from dype_core import FLUX1, DyPESettings, build_table  # noqa: E402
 from dype_core import frequencies as freqs  # noqa: E402
@@ -42,20 +42,6 @@ def _builder(recipe: str, side: int, device: str):
     scales = FLUX1.axis_scales(rows, cols)
     # The frequencies are recomputed per call, as the patch does at every step.
     return lambda: build_table(ids, FLUX1, freqs.dype(FLUX1, settings, scales, 0.5, device), image_tokens=image)
-
-
-def _time(build, device: str, repeats: int) -> float:
-    build()
-    samples = []
-    for _ in range(repeats):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        build()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
 
 
 def _peak_extra_bytes(recipe: str, side: int, device: str) -> int:
@@ -87,7 +73,7 @@ def main() -> None:
     print(f"{'image':>10} {'tokens':>7} {'table MB':>8} | " + " | ".join(f"{r:>17}" for r in RECIPES))
     for side in SIDES:
         tokens = TEXT + (side // 16) ** 2
-        times = {r: _time(_builder(r, side, args.device), args.device, args.repeats) for r in RECIPES}
+        times = {r: median_seconds(_builder(r, side, args.device), args.repeats, args.device) for r in RECIPES}
         cells = [f"{times[r] * 1e3:7.1f} ms {times[r] / times['host']:5.2f}x" for r in RECIPES]
         print(f"{side:>5}^2 px {tokens:>7} {tokens * 64 * 16 / 2**20:>8.1f} | " + " | ".join(cells))
         if not args.no_memory:
