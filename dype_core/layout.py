@@ -69,6 +69,11 @@ class RotaryLayout:
             return self.base_frames
         return self.base_grid[0] if axis == self.row_axis else self.base_grid[1]
 
+    def trained_tokens(self, frames: int = 1) -> float:
+        """The main image's tokens at the trained size for ``frames`` latent frames: the base grid's, times
+        the frames up to the trained clip length of a video layout."""
+        return self.base_grid[0] * self.base_grid[1] * min(frames, self.base_frames or frames)
+
     def tokens(self, latent_size: int) -> int:
         """Tokens along a latent side of ``latent_size``, as the host patchifies (padding up)."""
         return (latent_size + self.patch - 1) // self.patch

@@ -137,9 +137,8 @@ class Plan:
         lower it a little), 1 when it is off or the method is off."""
         if not self.settings.proportional or self.settings.method == "none":
             return 1.0
-        base = math.prod(self.layout.base_grid) * min(self.frames, self.layout.base_frames or self.frames)
         tokens = self.frames * self.grid[0] * self.grid[1]
-        return proportional_factor(tokens, tokens, base)
+        return proportional_factor(tokens, tokens, self.layout.trained_tokens(self.frames))
 
     def attention_text(self) -> str:
         """``attention_parts`` in one line."""

@@ -34,10 +34,10 @@ def _factor(keys: int) -> float:
     proportional attention off), counted in the call's ``attended``. Not traced by ``torch.compile``: a
     compiled model would otherwise keep the step it was traced with, and count into that step's list."""
     step = STEP.get()
-    if step is None or not step.proportional:
+    if step is None or not step.settings.proportional:
         return 1.0
     step.attended.append(True)
-    return proportional_factor(keys, step.count, step.base_tokens)
+    return proportional_factor(keys, step.count, step.layout.trained_tokens(step.frames))
 
 
 @dataclass(frozen=True)

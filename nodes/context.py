@@ -30,9 +30,8 @@ class Step:
     ``tokens`` finds the main image's tokens in an embedder call; they are ``frames`` grids
     of ``(rows, cols)``. With ``exact_ids`` their row and column ids are rebuilt in float32
     from the grid, the first token at the family's ``origin``. ``spectrum`` is the spectral energy of the
-    call's latent (SEGA only). With ``proportional`` the attention override scales ``q`` against
-    ``base_tokens``, the main image's tokens at the trained size. ``served`` counts the tables DyPE built
-    for the main image during the call, ``attended`` the attention calls it scaled (one entry each).
+    call's latent (SEGA only). ``served`` counts the tables DyPE built for the main image during the call,
+    ``attended`` the attention calls proportional attention scaled (one entry each).
     """
 
     family: Family
@@ -45,8 +44,6 @@ class Step:
     tokens: Locator
     exact_ids: bool
     spectrum: Spectrum | None = None
-    proportional: bool = False
-    base_tokens: float = 0.0
     served: list[bool] = field(default_factory=list, compare=False, hash=False)
     attended: list[bool] = field(default_factory=list, compare=False, hash=False)
 

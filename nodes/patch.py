@@ -81,11 +81,6 @@ class Patch:
     own_mu: float | None = None
     latent_channels: int | None = None
 
-    def base_tokens(self, frames: int) -> float:
-        """The main image's tokens at the trained size for ``frames`` latent frames: the base grid's, times
-        the frames up to the trained clip length of a video model."""
-        return math.prod(self.layout.base_grid) * min(frames, self.layout.base_frames or frames)
-
     def geometry(self, latent: torch.Tensor) -> tuple[int, tuple[int, int]]:
         """``(frames, (rows, cols))`` of the main image for a latent."""
         return self.family.geometry(latent, self.layout)
@@ -191,8 +186,6 @@ class Patch:
             exact_ids=exact_ids,
             spectrum=sega.spectrum(latent[:, :self.latent_channels], self.layout.patch)
             if self.settings.method == "sega" else None,
-            proportional=self.settings.proportional,
-            base_tokens=self.base_tokens(call.frames),
         )
 
     def scales(self, frames: int, grid: tuple[int, int]) -> tuple[float, ...]:
@@ -291,7 +284,7 @@ class ModelCallWrapper:
                     f"the model never asked its rotary embedder ({family.embedder}) for the main image's "
                     f"{step.frames}x{step.grid[0]}x{step.grid[1]} token table in this call, so it would sample "
                     "with tables DyPE did not make"))
-            if step.proportional and not step.attended:
+            if step.settings.proportional and not step.attended:
                 raise HostMismatch(model, family, (
                     "its attention never went through ComfyUI's attention override in this call, so proportional "
                     "attention would not be applied; set proportional_attention off (with TorchCompileModel, a graph "
