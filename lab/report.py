@@ -189,8 +189,8 @@ def attention_effects(diffs: dict[str, Cell], scales: list[float]) -> list[str]:
     return lines
 
 
-#: Paired differences that choose the node's default: ``(a, b, what it asks)``, a minus b, for every treatment
-#: suffix ``x`` where both rows exist. Negative SWD and positive P(one) favour ``a``.
+#: Paired differences that choose the node's default: ``(a, b, what it asks)``, row a minus row b. Negative SWD
+#: and positive P(one) favour ``a``.
 CHOICES = (
     ("SEGA", "Dy-YaRN", "SEGA against DyPE's default"),
     ("SEGA", "NTK", "SEGA's magnitudes against its NTK frequencies alone"),
@@ -203,8 +203,7 @@ CHOICES = (
 
 
 def choices(diffs: dict[str, Cell], scales: list[float]) -> list[str]:
-    """The ``CHOICES`` differences per scale (patch SWD and P(one object)) as a markdown table, and each
-    scale's lowest-SWD and most-often-one-object rows."""
+    """The ``CHOICES`` differences per scale (patch SWD and P(one object)) as a markdown table."""
     up = [scale_key(s) for s in scales if s > 1]
     lines = ["| a minus b | " + " | ".join(f"{s}x SWD | {s}x P(one)" for s in up) + " |",
              "|---|" + "---|---|" * len(up)]
@@ -216,9 +215,8 @@ def choices(diffs: dict[str, Cell], scales: list[float]) -> list[str]:
 
 def leaders(result: dict[str, dict[str, dict[str, Cell]]], scales: list[float]) -> list[str]:
     """Per scale: the rows with the lowest patch SWD and the highest P(one object), with their values."""
-    lines = []
+    lines, rows = [], [r for r in result if r != REAL]
     for s in (scale_key(s) for s in scales if s > 1):
-        rows = [r for r in result if r != REAL]
         swd = sorted(rows, key=lambda r: result[r][s]["swd"].value)[:3]
         one = sorted(rows, key=lambda r: -result[r][s]["one"].value)[:3]
         lines.append(f"- {s}x: lowest SWD " + ", ".join(f"{r} {result[r][s]['swd'].value:.3f}" for r in swd)
