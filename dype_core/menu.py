@@ -3,6 +3,7 @@ node and the command line, so that what the plan shows is what the node does."""
 
 from __future__ import annotations
 
+from . import guide
 from .settings import DyPESettings
 from .yarn import RAMPS
 
@@ -28,10 +29,18 @@ TIME_AXIS = {"RIFLEx": "riflex", "Dy-RIFLEx": "dy-riflex", "follow method": "fol
 TIME_SHIFTS = ("model", "base", "linear", "custom")
 #: Upper bounds of the number inputs (lower bounds are 0).
 LAMBDA_MAX, MU_MAX, BASE_RESOLUTION_MAX = 10.0, 20.0, 16384
+#: The low-resolution guide's projections (``dype_core.guide``): label -> projection.
+GUIDE_PROJECTIONS: dict[str, guide.Projection] = {
+    "I-Max block mean": guide.BlockMean(),
+    "HiFlow Butterworth": guide.Butterworth(),
+}
+#: The guide's defaults (I-Max's projection at its full weights) and the strength's upper bound.
+DEFAULT_GUIDE_PROJECTION, DEFAULT_GUIDE_STRENGTH, GUIDE_STRENGTH_MAX = "I-Max block mean", 1.0, 1.0
 
 __all__ = [
-    "BASE_RESOLUTION_MAX", "DEFAULT_METHOD", "DEFAULT_PROPORTIONAL", "LAMBDA_MAX", "METHODS", "MU_MAX", "RAMPS",
-    "SCALINGS", "TIME_AXIS", "TIME_SHIFTS", "check_shift", "settings",
+    "BASE_RESOLUTION_MAX", "DEFAULT_GUIDE_PROJECTION", "DEFAULT_GUIDE_STRENGTH", "DEFAULT_METHOD",
+    "DEFAULT_PROPORTIONAL", "GUIDE_PROJECTIONS", "GUIDE_STRENGTH_MAX", "LAMBDA_MAX", "METHODS", "MU_MAX", "RAMPS",
+    "SCALINGS", "TIME_AXIS", "TIME_SHIFTS", "check_shift", "guide_projection", "settings",
 ]
 
 
@@ -74,3 +83,11 @@ def check_shift(time_shift: str, mu: float, base_resolution: int) -> None:
             or not 0 <= base_resolution <= BASE_RESOLUTION_MAX:
         raise ValueError(f"base_resolution must be 0 (auto) or a size up to {BASE_RESOLUTION_MAX} px, "
                          f"got {base_resolution!r}")
+
+
+def guide_projection(strength: float, projection: str) -> guide.Projection:
+    """The guide's projection for the menu label ``projection``, once ``strength`` is checked to be in range;
+    ``ValueError`` says what is allowed."""
+    _in_range("strength", strength, GUIDE_STRENGTH_MAX)
+    _one_of("projection", projection, GUIDE_PROJECTIONS)
+    return GUIDE_PROJECTIONS[projection]
