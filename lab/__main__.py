@@ -83,8 +83,9 @@ def _shown(path: Path) -> str:
 
 def _sample(args: argparse.Namespace, runs: Path) -> None:
     """Sample the gate rows; then, when the gate passed for some attention treatment (and not
-    ``--gate-only``), every method under both treatments (the comparison). Writes
-    runs/samples.npz and runs/facts.json."""
+    ``--gate-only``), every method under both treatments and the guided rows (the comparison). Writes
+    runs/samples.npz and runs/facts.json. With ``--resume`` the cells already in runs/samples.npz are
+    kept and only the missing ones are sampled (their timings are kept from runs/facts.json)."""
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
     model, recipe = lab_train.load(Path(args.weights))
@@ -95,11 +96,22 @@ def _sample(args: argparse.Namespace, runs: Path) -> None:
     if scales[0] != 1:
         raise SystemExit("--scales must include 1: the gate compares every scale with the training size")
     base, start, stored = model.config.image_size, time.perf_counter(), {}
-    seconds = lab_eval.generate(model, list(lab_eval.GATE_ROWS), scales, counts, args.steps, args.batch, stored)
+    earlier: dict[str, float] = {}
+    if args.resume and (runs / "samples.npz").exists():
+        stored = dict(np.load(runs / "samples.npz"))
+        earlier_facts = json.loads((runs / "facts.json").read_text())
+        wanted = {"counts": {lab_eval.scale_key(s): counts[s] for s in scales}, "steps": args.steps}
+        if any(earlier_facts[k] != v for k, v in wanted.items()):
+            raise SystemExit(f"--resume: the stored samples were drawn with counts {earlier_facts['counts']} and "
+                             f"{earlier_facts['steps']} steps; this run asks for {wanted['counts']} and {args.steps}")
+        earlier = {k: v for k, v in earlier_facts["cell_seconds"].items() if k in stored}
+        start -= earlier_facts["sample_seconds"]
+    seconds = earlier | lab_eval.generate(model, list(lab_eval.GATE_ROWS), scales, counts, args.steps, args.batch,
+                                          stored)
     gate_result, _ = lab_eval.measure(stored, list(lab_eval.GATE_ROWS), scales, base)
     passed = [x for x in lab_eval.ATTENTION if lab_report.gate(gate_result, scales, x)[0]]
     compared = [] if args.gate_only else passed
-    rows = list(lab_eval.rows_of(lab_eval.ATTENTION)) if compared else list(lab_eval.GATE_ROWS)
+    rows = [*lab_eval.rows_of(lab_eval.ATTENTION), *lab_eval.GUIDED_ROWS] if compared else list(lab_eval.GATE_ROWS)
     seconds |= lab_eval.generate(model, rows, scales, counts, args.steps, args.batch, stored)
     facts: dict[str, object] = {
         "base": base, "patch": model.config.patch, "scales": scales,
@@ -133,10 +145,11 @@ def _report(args: argparse.Namespace) -> None:
 def _trace(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     model, _ = lab_train.load(Path(args.weights))
-    known = list(lab_eval.rows_of(lab_eval.ATTENTION))
-    unknown = [row for row in args.rows if row not in known]
-    if unknown:
-        raise SystemExit(f"unknown rows {unknown}: choose from {known}")
+    for row in args.rows:
+        try:
+            lab_eval.recipe(row)
+        except ValueError as error:
+            raise SystemExit(str(error)) from None
     traces = [lab_eval.object_trace(model, row, args.scale, args.count, args.steps) for row in args.rows]
     print(f"P(one object) / P(no object) of the clean-image prediction, {args.count} samples at "
           f"{lab_eval.scale_key(args.scale)}x\n")
@@ -178,9 +191,12 @@ def main(argv: list[str] | None = None) -> None:
                            help="stop after the gate (~10 min) even when it passes: a quick check of new weights")
             p.add_argument("--reuse-samples", action="store_true",
                            help="measure the samples already in --runs (samples.npz, facts.json) instead of sampling")
+            p.add_argument("--resume", action="store_true",
+                           help="keep the cells already in --runs/samples.npz and sample only the missing rows")
         p.set_defaults(func=func)
     p = sub.add_parser("trace", help="when each row's object appears and vanishes during sampling")
-    p.add_argument("--rows", nargs="+", default=["PI", "Dy-PI"], help="rows such as none, PI, Dy-YaRN+PA")
+    p.add_argument("--rows", nargs="+", default=["PI", "Dy-PI"],
+                   help="rows such as none, PI, Dy-YaRN+PA, Dy-PI+G (a method, +PA, then +G or +GB for a guide)")
     p.add_argument("--scale", type=float, default=3.0)
     p.add_argument("--count", type=int, default=16, help="samples (seeds 0 .. count - 1)")
     p.add_argument("--steps", type=int, default=20, help="Euler steps")

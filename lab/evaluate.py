@@ -10,6 +10,11 @@ At ``1x`` every row is plain RoPE with the trained attention (all axis scales ar
 ``dype_core`` returns the plain frequencies bitwise, and the attention factor is 1), so one set
 is sampled and shared.
 
+A guided row (``"SEGA+G"``, ``"SEGA+PA+G"``) samples as its method does, with a low-resolution
+guide (``dype_core.guide``, I-Max's projected flow): the 1x sample of the same seed, upscaled to the
+canvas. ``+G`` projects by I-Max's block mean, ``+GB`` by HiFlow's Butterworth low-pass. At 1x the
+guide would be the sample itself, so guided rows share the plain set there too.
+
 Real references are rendered by ``lab.data`` at the same size: ``REAL_COUNT`` scenes from
 seeds ``0 ..`` as the reference set (the scenes whose prompts the samples carry), and
 ``count`` scenes from seeds ``FLOOR_SEED0 ..`` as a "real" row that gives every metric's floor
@@ -28,11 +33,13 @@ import numpy as np
 import torch
 
 from dype_core import DyPESettings
+from dype_core import guide as core_guide
+from dype_core.menu import DEFAULT_GUIDE_STRENGTH, GUIDE_PROJECTIONS
 
 from . import data, metrics
 from . import rope as lab_rope
 from .model import DiT
-from .sample import noise_for, sample
+from .sample import Guide, noise_for, sample
 
 #: Real reference images per scale.
 REAL_COUNT = 64
@@ -46,6 +53,25 @@ METRICS = ("one", "zero", "objects", "swd", "lf", "hf", "period")
 ATTENTION = {"": False, "+PA": True}
 #: The rows the gate needs: plain RoPE under every attention treatment.
 GATE_ROWS = tuple("none" + suffix for suffix in ATTENTION)
+#: Guide treatments: row-label suffix -> the DyPE Guide node's projection. I-Max's 2x2 block mean is one
+#: token's pixels here (the lab has no VAE; a FLUX token is 2x2 latent pixels), HiFlow's the Butterworth low-pass.
+GUIDES: dict[str, core_guide.Projection] = {"+G": GUIDE_PROJECTIONS["I-Max block mean"],
+                                            "+GB": GUIDE_PROJECTIONS["HiFlow Butterworth"]}
+#: The strength that multiplies I-Max's cosine weights in the lab: the node's default.
+GUIDE_STRENGTH = DEFAULT_GUIDE_STRENGTH
+#: Guided rows: every method with I-Max's guide; the node's default (SEGA with proportional attention)
+#: with both guides; plain RoPE with HiFlow's, to compare the projections.
+GUIDED_ROWS = (*(method + "+G" for method in lab_rope.METHODS), "SEGA+PA+G", "none+GB", "SEGA+PA+GB")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a row samples: rotary settings (None: plain RoPE), proportional attention, and the guide's
+    projection (None: unguided)."""
+
+    settings: DyPESettings | None
+    proportional: bool
+    projection: core_guide.Projection | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +88,16 @@ def rows_of(treatments: Iterable[str]) -> dict[str, tuple[DyPESettings | None, b
     row label -> (rotary settings, proportional attention)."""
     return {method + suffix: (settings, ATTENTION[suffix])
             for suffix in treatments for method, settings in lab_rope.METHODS.items()}
+
+
+def recipe(row: str) -> Recipe:
+    """The ``Recipe`` of a row label: a method, an attention suffix, then a guide suffix."""
+    projection = next((proj for suffix, proj in GUIDES.items() if row.endswith(suffix)), None)
+    base = row[:row.rindex("+")] if projection is not None else row
+    methods = rows_of(ATTENTION)
+    if base not in methods:
+        raise ValueError(f"unknown lab row {row!r}: choose from {[*methods, *GUIDED_ROWS]}")
+    return Recipe(*methods[base], projection)
 
 
 def scale_key(scale: float) -> str:
@@ -85,12 +121,20 @@ def cell_key(row: str, scale: float) -> str:
 def sample_row(
     model: DiT, row: str, size: int, seeds: range, steps: int,
     on_step: Callable[[float, torch.Tensor], None] | None = None,
+    native: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``row``'s samples of noise seeds ``seeds`` on a ``size`` px canvas, each prompted with the
-    scene of its seed (``lab.sample.sample`` with the row's rotary settings and attention)."""
-    settings, proportional = rows_of(ATTENTION)[row]
-    return sample(model, noise_for(seeds.start, len(seeds), size), data.conditions(seeds), settings, steps,
-                  proportional, on_step)
+    scene of its seed (``lab.sample.sample`` with the row's rotary settings and attention). A guided
+    row needs ``native``, the 1x samples of the same seeds, which it upscales into its guide."""
+    row_recipe = recipe(row)
+    guide = None
+    if row_recipe.projection is not None:
+        if native is None:
+            raise ValueError(f"the guided row {row} needs the 1x samples of its seeds")
+        image = core_guide.resize(native, (len(seeds), native.shape[1], size, size))
+        guide = Guide(image, row_recipe.projection, GUIDE_STRENGTH)
+    return sample(model, noise_for(seeds.start, len(seeds), size), data.conditions(seeds), row_recipe.settings,
+                  steps, row_recipe.proportional, on_step, guide)
 
 
 def generate(
@@ -108,12 +152,20 @@ def generate(
             if key in stored:
                 continue
             start = time.perf_counter()
-            chunks = [sample_row(model, row, size, range(first, min(first + batch, counts[scale])), steps)
-                      for first in range(0, counts[scale], batch)]
+            chunks = [sample_row(model, row, size, seeds, steps, native=_native(stored, row, seeds))
+                      for seeds in (range(first, min(first + batch, counts[scale]))
+                                    for first in range(0, counts[scale], batch))]
             stored[key] = torch.cat(chunks).clamp(-1, 1).numpy().astype(np.float16)
             seconds[key] = time.perf_counter() - start
             print(f"sampled {row:12s} {scale_key(scale)}x: {counts[scale]} images in {seconds[key]:.0f} s", flush=True)
     return seconds
+
+
+def _native(stored: dict[str, np.ndarray], row: str, seeds: range) -> torch.Tensor | None:
+    """The stored 1x samples of ``seeds`` for a guided row (``None`` for the others)."""
+    if recipe(row).projection is None:
+        return None
+    return torch.from_numpy(samples_of(stored, "none", 1)[seeds.start:seeds.stop])
 
 
 def object_trace(model: DiT, row: str, scale: float, count: int, steps: int) -> list[tuple[float, float, float]]:
@@ -123,8 +175,13 @@ def object_trace(model: DiT, row: str, scale: float, count: int, steps: int) -> 
     DyPE assumes the object is settled while ``k(t)`` is still large; a row whose object appears
     and then vanishes late breaks that assumption."""
     size = canvas(model.config.image_size, scale, model.config.patch)
+    native = None
+    if recipe(row).projection is not None:
+        native = sample_row(model, "none", model.config.image_size, range(count), steps).clamp(-1, 1)
+        native = native.to(torch.float16).float()  # as generate stores it
     predictions: list[tuple[float, torch.Tensor]] = []
-    sample_row(model, row, size, range(count), steps, on_step=lambda t, x0: predictions.append((t, x0.clamp(-1, 1))))
+    sample_row(model, row, size, range(count), steps, on_step=lambda t, x0: predictions.append((t, x0.clamp(-1, 1))),
+               native=native)
     trace = []
     for t, x0 in predictions:
         objects = metrics.count_objects(x0)

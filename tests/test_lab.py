@@ -375,5 +375,5 @@ def test_object_trace_follows_the_clean_image_prediction_to_the_sample(tmp_path,
           "--steps", "3"])
     lines = capsys.readouterr().out.splitlines()
     assert lines[2] == "| t | none | Dy-PI+PA |" and len(lines) == 4 + 3 and lines[4].startswith("| 1.00 | ")
-    with pytest.raises(SystemExit, match="unknown rows"):
+    with pytest.raises(SystemExit, match="unknown lab row .Dy-XL.: choose from"):
         main(["trace", "--weights", str(weights), "--rows", "Dy-XL"])
