@@ -24,7 +24,8 @@ def _pyplot():
 
 def _figure(plan: Plan):
     """One heatmap per spatial axis (and a video's time axis) of ``log2(w'_i / w_i)`` over steps and
-    pairs (white: untouched; blue: compressed), and the schedule ``t``, ``k(t)`` beside them."""
+    pairs (white: untouched; blue: compressed), and the schedule ``t``, ``k(t)`` (and a low-resolution
+    guide's weight) beside them."""
     plt = _pyplot()
     per_axis = list(zip(*(step.all_axes for step in plan.steps)))  # each axis over the steps
     floor = min(min(math.log2(r) for axis in per_axis for a in axis for r in a.ratio), -1.0)
@@ -45,6 +46,8 @@ def _figure(plan: Plan):
     steps = [s.index for s in plan.steps]
     schedule.plot(steps, [s.t for s in plan.steps], label="t (diffusion time)")
     schedule.plot(steps, [s.kappa for s in plan.steps], label="k(t)")
+    if plan.guide:
+        schedule.plot(steps, plan.guide, label="guide weight")
     schedule.set_xlabel("step")
     schedule.set_ylim(0.0, 1.05 * max(1.0, *(s.kappa for s in plan.steps)))  # no autoscaled offset
     schedule.set_title("schedule")

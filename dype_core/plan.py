@@ -109,7 +109,8 @@ class Plan:
     """DyPE's plan for one image size and sigma schedule.
 
     ``time_shift`` names how the schedule's shift was chosen (the node's policy: ``model``, ``base``,
-    ``linear`` or ``custom``) and ``mu`` is that shift (``None``: a sampling without one).
+    ``linear`` or ``custom``) and ``mu`` is that shift (``None``: a sampling without one). ``guide`` holds
+    the low-resolution guide's weight at every step (``dype_core.guide.weights``; empty: no guide).
     """
 
     layout: RotaryLayout
@@ -123,6 +124,7 @@ class Plan:
     time_scale: float = 1.0
     time_shift: str = "model"
     mu: float | None = None
+    guide: tuple[float, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -248,7 +250,7 @@ class Plan:
             f"{self.layout.name} {self.size()}, scale width {self.scales[1]:.3g} height {self.scales[0]:.3g}"
             f"{video}, {self.settings.label}"
         )
-        shift = f"; time shift {self.shift_text()}"
+        shift = f"; time shift {self.shift_text()}{self.guide_text()}"
         if not self.active:
             return f"{head}: {self.inactive_reason()}{shift}"
         first, last = self.steps[0], self.steps[-1]
@@ -258,17 +260,23 @@ class Plan:
         )
         return f"{line}; {self.degenerate_cause()}" if self.degenerate else line
 
+    def guide_text(self) -> str:
+        """``; guide weight 1.00 -> 0.01`` with a low-resolution guide; empty without one."""
+        return f"; guide weight {self.guide[0]:.2f} -> {self.guide[-1]:.2f}" if self.guide else ""
+
     def table(self) -> str:
         """The per-step table as fixed-width text: per axis, pairs per band (``BANDS``) and the shortest
         and longest effective wavelength."""
         names = [a.name for a in self.steps[0].all_axes] if self.steps else []
         bands = "/".join(BANDS)
-        header = f"{'step':>4} {'sigma':>7} {'t':>6} {'k(t)':>6}"
+        header = f"{'step':>4} {'sigma':>7} {'t':>6} {'k(t)':>6}" + (f" {'guide':>5}" if self.guide else "")
         for name in names:
             header += f" | {name + ': ' + bands:<38} {'wavelengths (tokens)':<20}"
         lines = [self.summary(), header.rstrip()]
         for step in self.steps:
             line = f"{step.index:>4} {step.sigma:>7.4f} {step.t:>6.4f} {step.kappa:>6.4f}"
+            if self.guide:
+                line += f" {self.guide[step.index]:>5.3f}"
             for axis in step.all_axes:
                 counts = "/".join(str(n) for n in axis.bands().values())
                 lo, hi = axis.wavelengths
@@ -310,6 +318,7 @@ def plan(
     time_shift: str = "model",
     mu: float | None = None,
     spectra: Sequence[sega.Spectrum | None] = (),
+    guide: Sequence[float] = (),
 ) -> Plan:
     """The plan for a ``width x height`` image (``frames`` latent frames of a video) sampled with
     ``sigmas`` (ending with the last one).
@@ -317,7 +326,8 @@ def plan(
     One step per model call at ``sigmas[:-1]``, as the host's samplers do; ``time`` maps a
     sigma to diffusion time (``sigma_to_t`` for flow models with ``sigma_max = 1``). ``time_shift``
     and ``mu`` say how the schedule was shifted, for the summary. ``spectra``, one per step (or none),
-    are the latents' spectra SEGA's magnitudes came from.
+    are the latents' spectra SEGA's magnitudes came from; ``guide``, one per step (or none), the
+    low-resolution guide's weights.
     """
     settings = settings or DyPESettings()
     if width <= 0 or height <= 0:
@@ -333,8 +343,9 @@ def plan(
     scales = layout.axis_scales(rows, cols, settings.scaling, frames)
     plain = frequencies.plain(layout).omega
     steps = []
-    if spectra and len(spectra) != len(values) - 1:
-        raise ValueError(f"spectra must hold one spectrum per step ({len(values) - 1}), got {len(spectra)}")
+    for name, per_step in (("spectra", spectra), ("guide", guide)):
+        if per_step and len(per_step) != len(values) - 1:
+            raise ValueError(f"{name} must hold one entry per step ({len(values) - 1}), got {len(per_step)}")
     for index, sigma in enumerate(values[:-1]):
         t = time(sigma)
         active = settings.method != "none"
@@ -348,5 +359,5 @@ def plan(
     return Plan(
         layout=layout, settings=settings, width=width, height=height, grid=(rows, cols),
         scales=(scales[layout.row_axis], scales[layout.col_axis]), steps=tuple(steps), frames=frames,
-        time_scale=time_scale, time_shift=time_shift, mu=mu,
+        time_scale=time_scale, time_shift=time_shift, mu=mu, guide=tuple(float(w) for w in guide),
     )

@@ -26,8 +26,9 @@ from typing import Any
 import torch
 
 from ..dype_core import DyPESettings, Plan, RotaryLayout, TableCache, plan, sega
+from ..dype_core import guide as core_guide
 from ..dype_core.menu import TIME_SHIFTS
-from . import attention, time_shift
+from . import attention, guide, time_shift
 from .context import CONTROL_STEP, RUN, STEP, Run, Seen, Step
 from .controlnet import patch_run_controls
 from .embedder import DyPEComponentTable, DyPEEmbedder, DyPEGridEmbedder, host_embedder
@@ -109,23 +110,28 @@ class Patch:
         return sigmas, mu
 
     def run_plan(
-        self, size: tuple[int, int], sigmas: torch.Tensor, sampling: Any, frames: int = 1
+        self, size: tuple[int, int], sigmas: torch.Tensor, sampling: Any, frames: int = 1,
+        guide_strength: float | None = None,
     ) -> tuple[torch.Tensor, Plan, float | None]:
         """The run's sigmas (``run_shift``), its plan and its ``mu``, for an image of ``size = (width,
         height)`` px (``frames`` latent frames of a video) sampled with ``sampling``: what DyPE would do
-        if every model call saw that image at the schedule's sigmas (the DyPE Plan node's view)."""
+        if every model call saw that image at the schedule's sigmas (the DyPE Plan node's view), with
+        the weights of a low-resolution guide of ``guide_strength`` (``None``: no guide)."""
         width, height = size
         sigmas, mu = self.run_shift(size, sigmas, sampling)
         schedule = sigmas.detach().float().cpu()
+        weights = () if guide_strength is None else core_guide.weights(schedule, guide_strength)
         result = plan(self.layout, width, height, schedule, self.settings, self.family.time, frames,
-                      time_shift=self.time_shift, mu=mu)
+                      time_shift=self.time_shift, mu=mu, guide=weights)
         return sigmas, result, mu
 
     def seen_plan(
-        self, calls: Sequence[Seen], schedule: torch.Tensor, mu: float | None
+        self, calls: Sequence[Seen], schedule: torch.Tensor, mu: float | None, guide_strength: float | None = None,
     ) -> tuple[Plan, list[tuple[int, int, int]]] | None:
         """The plan of what a run's model ``calls`` received, and the ``(frames, rows, cols)`` sizes they saw
-        (the plan's first); ``None`` without calls. ``schedule`` is the run's sigmas and ``mu`` its shift.
+        (the plan's first); ``None`` without calls. ``schedule`` is the run's sigmas and ``mu`` its shift;
+        ``guide_strength`` that of the run's low-resolution guide (``None``: none), whose weight at each step
+        is the one its sigma has in the schedule.
 
         The plan is that of the largest size the calls saw: the one DyPE scales most, then the one with
         the most tokens, then the first seen. Its steps are the sigmas the calls at that size received, in
@@ -157,9 +163,11 @@ class Patch:
             spectra.setdefault(value, seen.spectrum)
         measured = [spectra.get(value) for value in steps]
         width, height = sizes[chosen].pixels
+        weights = () if guide_strength is None else \
+            core_guide.weights(torch.tensor(scheduled), guide_strength, at=torch.tensor(steps))
         result = plan(self.layout, width, height, [*steps, scheduled[-1]], self.settings, self.family.time,
                       chosen[0], time_shift=self.time_shift, mu=mu,
-                      spectra=measured if all(s is not None for s in measured) else ())
+                      spectra=measured if all(s is not None for s in measured) else (), guide=weights)
         return result, [chosen, *(size for size in sizes if size != chosen)]
 
     def step(self, call: Call, sigmas: Any, locate: Callable[[Call], Locator], exact_ids: bool,
@@ -320,7 +328,8 @@ class OuterSampleWrapper:
     memory, a ``HostMismatch``) reports nothing, since its plan would claim steps that never ran. A run
     whose model calls all were skipped (a cache, a wrapper) logs that it has nothing to report and sends
     no readout. The ``linear`` policy's ``mu`` is the one the schedule was re-shifted with, from the
-    noise latent's size, before any call.
+    noise latent's size, before any call. With a low-resolution guide on the model (the DyPE Guide
+    node), the plan carries the guide's weight at every step.
     """
 
     patch: Patch
@@ -338,7 +347,9 @@ class OuterSampleWrapper:
             out = executor(noise, latent_image, sampler, sigmas, *args, **kwargs)
         finally:
             RUN.reset(token)
-        seen = patch.seen_plan(run.calls, sigmas, mu) if sigmas.numel() else None
+        installed = guide.installed(guider.model_options)
+        strength = None if installed is None else installed.strength
+        seen = patch.seen_plan(run.calls, sigmas, mu, strength) if sigmas.numel() else None
         if seen is None:
             report_no_calls(patch.layout.name)
         else:

@@ -9,6 +9,7 @@ from comfy.samplers import SCHEDULER_NAMES, calculate_sigmas
 from comfy_api.latest import io
 
 from ..dype_core.chart import render_rgb
+from .guide import installed
 from .patch import patch_of
 
 
@@ -41,7 +42,8 @@ class DyPEPlan(io.ComfyNode):
             description=(
                 "Draws what DyPE does at this image size and schedule: per spatial axis, which RoPE frequency "
                 "bands are untouched, blended or compressed at each step, k(t), the attention scale and each "
-                "axis's scale factor. With an unpatched model it shows what the default DyPE would do."
+                "axis's scale factor, and the weight of a DyPE Guide on the model at every step. With an unpatched "
+                "model it shows what the default DyPE would do."
             ),
             inputs=[
                 io.Model.Input("model", tooltip="A DyPE-patched model (shows its settings) or any supported model."),
@@ -79,7 +81,9 @@ class DyPEPlan(io.ComfyNode):
             raise ValueError(
                 f"DyPE Plan: the sigmas hold {sigmas.numel()} value(s); a schedule needs at least two (steps + 1)"
             )
-        _, result, mu = patch.run_plan(size, sigmas.flatten(), sampling, frames)
+        guide = installed(model.model_options)
+        _, result, mu = patch.run_plan(size, sigmas.flatten(), sampling, frames,
+                                       guide_strength=None if guide is None else guide.strength)
         table = result.table()
         chart = torch.from_numpy(render_rgb(result)).float().div(255.0).unsqueeze(0)
         return io.NodeOutput(chart, table)

@@ -50,8 +50,8 @@ def readout(plan: Plan, node_id: str | None, sizes: Sequence[Sequence[int]] = ()
     ``time_method`` is ``off`` when the time axis is kept plain whatever its length (time_axis or method
     off); ``degenerate_cause`` is the plan's own cause and advice (empty when not degenerate). ``attention``
     names what changes the attention, one entry each (YaRN's factor, SEGA's magnitudes, proportional
-    attention), and ``magnitudes`` holds SEGA's smallest and largest gain per step and axis (empty for
-    other methods)."""
+    attention), ``magnitudes`` holds SEGA's smallest and largest gain per step and axis (empty for
+    other methods) and ``guide`` the low-resolution guide's weight per step (empty without a guide)."""
     axes = range(len(plan.steps[0].axes)) if plan.steps else ()
     changed = [[step.axes[a].changed for step in plan.steps] for a in axes]
     seen = [[int(v) for v in size] for size in sizes] or [[plan.frames, *plan.grid]]
@@ -84,6 +84,7 @@ def readout(plan: Plan, node_id: str | None, sizes: Sequence[Sequence[int]] = ()
         "attention": plan.attention_parts() if plan.active else [],
         "magnitudes": [[[round(v, 4) for v in step.axes[a].gain_range] for a in axes] for step in plan.steps]
         if plan.settings.method == "sega" else [],
+        "guide": [round(w, 4) for w in plan.guide],
     }
 
 

@@ -73,6 +73,12 @@ class ModelPatcher:
         if disable_cfg1_optimization:
             self.model_options["disable_cfg1_optimization"] = True
 
+    def set_model_sampler_post_cfg_function(self, post_cfg_function, disable_cfg1_optimization=False):
+        self.model_options["sampler_post_cfg_function"] = (
+            self.model_options.get("sampler_post_cfg_function", []) + [post_cfg_function])
+        if disable_cfg1_optimization:
+            self.model_options["disable_cfg1_optimization"] = True
+
     def set_model_patch(self, patch, name):
         patches = self.model_options["transformer_options"].setdefault("patches", {})
         patches[name] = patches.get(name, []) + [patch]

@@ -10,7 +10,9 @@ Call order reproduced from the host (each ``[X]`` is a wrapper chain point):
 Batching: conds whose model conds can concatenate run in ONE forward with ``cond_or_uncond``
 ``[1, 0]`` (uncond rows first); otherwise one forward each. ``transformer_options["sigmas"]`` is the
 step's sigma tensor ``[B_latent]`` (not repeated); cfg == 1 skips the uncond.
-Simplified: no areas/masks/hooks/controlnets/timestep ranges in conds, no custom cfg functions;
+``cfg_function`` runs the host's ``sampler_cfg_function`` and then every ``sampler_post_cfg_function``
+on the clean-image prediction, with the host's argument dicts.
+Simplified: no areas/masks/hooks/controlnets/timestep ranges in conds, no pre-CFG functions;
 memory is never a limit; samplers are euler and heun only.
 """
 
@@ -223,11 +225,26 @@ def _calc_cond_batch(model, conds, x_in, timestep, model_options):
     return [o / n for o, n in zip(out, counts)]
 
 
+def cfg_function(model, cond_pred, uncond_pred, cond_scale, x, timestep, model_options={}, cond=None, uncond=None):
+    shared = {"cond_denoised": cond_pred, "uncond_denoised": uncond_pred, "cond_scale": cond_scale, "sigma": timestep,
+              "input": x, "model": model, "model_options": model_options}
+    custom = model_options.get("sampler_cfg_function")
+    if custom is None:
+        result = uncond_pred + (cond_pred - uncond_pred) * cond_scale
+    else:  # the custom function works on noise predictions (x - denoised)
+        result = x - custom({**shared, "cond": x - cond_pred, "uncond": x - uncond_pred, "timestep": timestep,
+                             "input_cond": cond, "input_uncond": uncond})
+    for post in model_options.get("sampler_post_cfg_function", []):
+        result = post({**shared, "denoised": result, "cond": cond, "uncond": uncond})
+    return result
+
+
 def sampling_function(model, x, timestep, uncond, cond, cond_scale, model_options={}, seed=None):
     skip_uncond = math.isclose(cond_scale, 1.0) and not model_options.get("disable_cfg1_optimization", False)
     uncond_ = None if skip_uncond else uncond
     cond_pred, uncond_pred = calc_cond_batch(model, [cond, uncond_], x, timestep, model_options)
-    return uncond_pred + (cond_pred - uncond_pred) * cond_scale
+    return cfg_function(model, cond_pred, uncond_pred, cond_scale, x, timestep, model_options=model_options,
+                        cond=cond, uncond=uncond_)
 
 
 # --- guider -----------------------------------------------------------------------------------
