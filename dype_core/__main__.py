@@ -19,7 +19,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from . import menu
+import torch
+
+from . import guide, menu
 from .models import MODELS, Model
 from .plan import Plan, plan
 from .shift import linear_mu
@@ -106,6 +108,8 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"video models above their trained length: one of {', '.join(menu.TIME_AXIS)} (default RIFLEx)")
     p.add_argument("--base-resolution", type=_number("--base-resolution", 0, menu.BASE_RESOLUTION_MAX, int),
                    default=0, help="the training resolution in px (default 0: the model's own)")
+    p.add_argument("--guide", type=_number("--guide", 0, menu.GUIDE_STRENGTH_MAX),
+                   help="the strength of a DyPE Guide on the model: adds its weight per step (default: no guide)")
     p.add_argument("--chart", type=Path, default=Path("dype_plan.png"),
                    help="the chart, a .png, or '-' for none (default dype_plan.png)")
     return parser
@@ -150,8 +154,10 @@ def _plan(args: argparse.Namespace) -> Plan:
         frames = model.latent_frames(args.frames) if args.frames else int(model.layout.base_frames)
     rows, cols = layout.grid_for_pixels(args.width, args.height)
     mu = _run_mu(model, args.time_shift, 1.15 if args.mu is None else args.mu, rows * cols)
-    return plan(layout, args.width, args.height, model.schedule(args.steps, mu), settings, model.time, frames,
-                time_shift=args.time_shift, mu=mu)
+    schedule = model.schedule(args.steps, mu)
+    weights = () if args.guide is None else guide.weights(torch.tensor(schedule), args.guide)
+    return plan(layout, args.width, args.height, schedule, settings, model.time, frames,
+                time_shift=args.time_shift, mu=mu, guide=weights)
 
 
 def main(argv: list[str] | None = None) -> int:

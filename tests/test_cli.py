@@ -151,6 +151,21 @@ def test_the_command_line_prints_the_plan_node_s_own_table(capsys, inputs, args)
     assert status == 0 and out.strip() == table
 
 
+def test_the_guide_option_prints_the_plan_node_s_table_of_a_guided_model(capsys):
+    """``--guide 0.6`` adds the guide's weight per step, as the Plan node shows it for a model with a DyPE Guide."""
+    from comfy.model_base import build_flux_patcher
+    from comfyui_dype.nodes.guide_node import DyPEGuide
+
+    model = run_node(DyPE, model=build_flux_patcher("flux"))[0]
+    guided = run_node(DyPEGuide, model=model, guide={"samples": torch.ones(1, 16, 128, 128)}, strength=0.6)[0]
+    _, table = run_node(DyPEPlan, model=guided, width=2048, height=2048, steps=5).result
+    status, out, _ = run(capsys, "plan", "--width", "2048", "--height", "2048", "--steps", "5", "--guide", "0.6",
+                         "--chart", "-")
+    assert status == 0 and out.strip() == table
+    assert "guide weight 0.60 -> 0.06" in table.splitlines()[0]
+    assert [line.split()[4] for line in table.splitlines()[2:]] == ["0.600", "0.543", "0.393", "0.207", "0.057"]
+
+
 def test_sega_and_proportional_attention_show_their_magnitudes_and_factor(capsys):
     """FLUX.1 at 4096^2: SEGA's m_ref (4^0.08) and the range any latent can give, and proportional attention's
     factor sqrt(ln 65536 / ln 4096) for the image's own tokens; at the native size both are inactive."""

@@ -11,9 +11,9 @@
 //   time_active, time_changed: [...], sizes: [[frames, rows, cols], ...] (the model calls' sizes, the plan's first),
 //   attention: ["SEGA magnitudes rows 1.000..1.244, cols 1.000..1.238", "proportional attention x1.15"] (what
 //   changes the attention, one line each; empty when nothing does), magnitudes: [[rows lo, hi], [cols lo, hi]]
-//   per step (SEGA only) }
+//   per step (SEGA only), guide: [...] (a DyPE Guide's weight per step; empty without one) }
 // Sizes are shown width x height everywhere: pixels, tokens, base and scales. Readouts stored by earlier
-// versions lack degenerate_cause, time_active, sizes, attention and magnitudes; they still show.
+// versions lack degenerate_cause, time_active, sizes, attention, magnitudes and guide; they still show.
 
 /** The schema id of the DyPE node (node.comfyClass / node.type in the page). */
 export const NODE_TYPE = "DyPE";
@@ -26,20 +26,21 @@ const FIELDS = [
   "node", "model", "width", "height", "grid", "base", "scales", "method", "active", "degenerate",
   "degenerate_cause", "mu", "time_shift", "summary", "t", "kappa", "pairs", "changed",
   "frames", "base_frames", "time_scale", "time_method", "time_active", "time_changed", "sizes", "attention",
-  "magnitudes",
+  "magnitudes", "guide",
 ];
 
 /** Sizes named in the "model calls at N sizes" line; the rest are counted. */
 const NAMED_SIZES = 3;
 
 /** Colours of the chart's series, in drawing order (exported for the tests). */
-export const CHART_COLORS = { kappa: "#f0b429", rows: "#4ea1ff", cols: "#ff6b9a" };
+export const CHART_COLORS = { kappa: "#f0b429", rows: "#4ea1ff", cols: "#ff6b9a", guide: "#7ee787" };
 
 const TEXT_COLOR = "#b8b8b8";
 const GRID_COLOR = "#555555";
 const BACKGROUND = "#1e1e1e";
 
 const isNum = (v) => typeof v === "number" && Number.isFinite(v);
+const numbers = (v) => (Array.isArray(v) ? v.map((x) => (isNum(x) ? x : 0)) : []);
 const pair = (v) => (Array.isArray(v) && v.length >= 2 ? [v[0], v[1]] : [undefined, undefined]);
 
 /** Integers as they are (4096), others in 3 significant digits without trailing zeros (1.15); "?" if not a number. */
@@ -113,6 +114,8 @@ export function formatReadout(detail) {
   const steps = kappa.length ? ` · ${kappa.length} steps, k(t) ${fmt(kappa[0])} → ${fmt(kappa.at(-1))}` : "";
   lines.push(`method ${method}${steps}`);
   if (Array.isArray(d.attention)) lines.push(...d.attention.filter((line) => typeof line === "string"));
+  const guide = numbers(d.guide);
+  if (guide.length) lines.push(`guide weight ${fmt(guide[0])} → ${fmt(guide.at(-1))} over ${guide.length} steps`);
   lines.push(mu === null ? "time shift: the model's own (no mu)" : `mu ${fmt(mu)} (time shift ${d.time_shift ?? "?"})`);
   if (d.degenerate === true) {
     const cause = typeof d.degenerate_cause === "string" && d.degenerate_cause ? d.degenerate_cause : null;
@@ -122,7 +125,7 @@ export function formatReadout(detail) {
 }
 
 /**
- * Draw k(t) and the fraction of changed rotary pairs per axis over the steps, inside
+ * Draw k(t), the fraction of changed rotary pairs per axis and a DyPE Guide's weight over the steps, inside
  * [0, width] x [0, height] of a CanvasRenderingContext2D-like `ctx`. One polyline per series;
  * a single step is drawn as a flat line across the plot; no steps gives an empty frame.
  */
@@ -138,7 +141,7 @@ export function drawChart(ctx, detail, width, height) {
   ctx.textBaseline = "top";
   if (right - left < 2 || bottom - top < 2) return; // too small to draw anything useful
 
-  const kappa = (Array.isArray(d.kappa) ? d.kappa : []).map((v) => (isNum(v) ? v : 0));
+  const kappa = numbers(d.kappa);
   const pairs = isNum(d.pairs) && d.pairs > 0 ? d.pairs : 0;
   const changed = Array.isArray(d.changed) ? d.changed : [];
   const fraction = (axis) =>
@@ -147,6 +150,7 @@ export function drawChart(ctx, detail, width, height) {
     { label: "k(t)", color: CHART_COLORS.kappa, values: kappa },
     { label: "rows changed", color: CHART_COLORS.rows, values: fraction(0) },
     { label: "cols changed", color: CHART_COLORS.cols, values: fraction(1) },
+    ...(numbers(d.guide).length ? [{ label: "guide", color: CHART_COLORS.guide, values: numbers(d.guide) }] : []),
   ];
   // k(t) may exceed 1 (Dy-NTK/Dy-PI start at lambda_s); fractions are within [0, 1].
   const yMax = Math.max(1, ...kappa);

@@ -207,6 +207,33 @@ function assertInside(ctx, width, height) {
   }
 }
 
+// The same run with a DyPE Guide on the model: its weight at every step.
+const GUIDED = { ...ACTIVE, guide: [1.0, 0.9330, 0.75, 0.5, 0.25, 0.067] };
+
+describe("the guide", () => {
+  it("adds its weights to the readout's lines and keeps them when stored", () => {
+    const { lines } = formatReadout(GUIDED);
+    assert.ok(lines.includes("guide weight 1 → 0.067 over 6 steps"), lines.join("\n"));
+    assert.ok(!formatReadout(ACTIVE).lines.some((line) => line.startsWith("guide")));
+    const node = { id: 7, type: "DyPE", properties: {} };
+    storeReadout(node, GUIDED);
+    assert.deepEqual(restoreReadout(node).guide, GUIDED.guide);
+  });
+
+  it("draws its weights as a fourth series, only when there is a guide", () => {
+    const ctx = fakeContext();
+    drawChart(ctx, GUIDED, 260, 90);
+    assertInside(ctx, 260, 90);
+    const paths = seriesPaths(ctx);
+    assert.equal(paths.guide.length, 1);
+    assert.equal(paths.guide[0].points, GUIDED.guide.length);
+    assert.ok(ctx.calls.includes("fillText guide"));
+    const plain = fakeContext();
+    drawChart(plain, ACTIVE, 260, 90);
+    assert.equal(seriesPaths(plain).guide.length, 0);
+  });
+});
+
 describe("drawChart", () => {
   it("draws one polyline per series within bounds", () => {
     const ctx = fakeContext();
