@@ -47,7 +47,13 @@ SHIPPED = {
     "hunyuanimage21_4096.json",
     "mage_flow_4096.json",
     "wan21_t2v_14b_1280x720_161f_ab.json",
+    "flux1_ab_guide_1024_to_4096.json",
+    "zimage_ab_guide_1024_to_2048.json",
+    "qwen_image_ab_guide_1328_to_2656.json",
 }
+#: The guide A/B workflows: native side -> target side.
+GUIDED = {"flux1_ab_guide_1024_to_4096.json": (1024, 4096), "zimage_ab_guide_1024_to_2048.json": (1024, 2048),
+          "qwen_image_ab_guide_1328_to_2656.json": (1328, 2656)}
 #: Frontend-only nodes: not in the server's registry, never executed.
 NOTES = {"Note", "MarkdownNote"}
 #: Core ComfyUI node types the workflows may use.
@@ -66,7 +72,7 @@ CORE = {
     # Wan 2.1 video
     "EmptyHunyuanLatentVideo", "SaveAnimatedWEBP",
 }
-ALLOWED = CORE | NOTES | {"DyPE"}
+ALLOWED = CORE | NOTES | {"DyPE", "DyPEGuide"}
 #: Nodes making the latent to be sampled -> the indices of their width and batch-size widgets (height follows
 #: width).
 LATENT_SIZE = {"EmptySD3LatentImage": (0, 2), "EmptyFlux2LatentImage": (0, 2), "EmptyLatentImage": (0, 2),
@@ -354,6 +360,8 @@ def test_dype_is_on_every_sampling_path(workflow):
     assert samplers
     for sampler in samplers:
         feed = source(workflow, sampler, "model")
+        if feed and feed[0]["type"] == "DyPEGuide":  # the guide patches DyPE's model, after it
+            feed = source(workflow, feed[0], "model")
         assert feed and feed[0]["type"] == "DyPE", f"{sampler['type']} {sampler['id']} samples without DyPE"
     for dype in of_type(workflow, "DyPE"):
         feed = source(workflow, dype, "model")
@@ -389,6 +397,9 @@ def test_sizes_are_the_ones_the_name_promises(workflow):
     latents = of_type(workflow, *LATENT_SIZE)
     assert latents, "no empty-latent node setting the size"
     sizes = {latent_size(node)[:2] for node in latents}
+    if workflow["_name"] in GUIDED:  # the native pass and the large one
+        assert sizes == {(side, side) for side in GUIDED[workflow["_name"]]}, sizes
+        return
     assert len(sizes) == 1, f"several sizes: {sizes}"
     assert all(latent_size(node)[2] == 1 for node in latents), "batch size should be 1"
     size = promised_size(workflow["_name"])
@@ -534,6 +545,31 @@ def test_two_pass_workflow_upscales_and_resamples_with_the_same_dype_model():
     for upscale in upscales:
         assert source(workflow, upscale, "samples")[0]["type"] == "KSampler"
     assert all(node["type"] == "VAEDecodeTiled" for node in workflow["nodes"] if node["type"].startswith("VAEDecode"))
+
+
+@pytest.mark.parametrize("name", sorted(GUIDED))
+def test_guide_workflows_compare_the_guided_pass_with_dype_alone_on_one_seed(name):
+    """The native pass's sample, upscaled, is the guide of branch A; branch B samples the same DyPE model
+    unguided; both with one seed, one prompt and one empty latent at the target size."""
+    workflow = load(WORKFLOWS / name)
+    native, target = GUIDED[name]
+    (dype,), (guide,) = of_type(workflow, "DyPE"), of_type(workflow, "DyPEGuide")
+    strength, projection = guide["widgets_values"]
+    dype_menu().guide_projection(strength, projection)
+    assert source(workflow, guide, "model")[0]["id"] == dype["id"]
+    upscale, _ = source(workflow, guide, "guide")
+    assert upscale["type"] == "LatentUpscaleBy" and upscale["widgets_values"] == ["bicubic", target / native]
+    first, _ = source(workflow, upscale, "samples")
+    assert first["type"] == "KSampler" and source(workflow, first, "model")[0]["id"] == dype["id"]
+    assert latent_size(source(workflow, first, "latent_image")[0])[:2] == (native, native)
+    samplers = [node for node in of_type(workflow, "KSampler") if node["id"] != first["id"]]
+    assert sorted(source(workflow, node, "model")[0]["type"] for node in samplers) == ["DyPE", "DyPEGuide"]
+    assert samplers[0]["widgets_values"] == samplers[1]["widgets_values"] == first["widgets_values"]
+    for input_name in ("positive", "negative", "latent_image"):
+        assert len({source(workflow, node, input_name)[0]["id"] for node in samplers}) == 1
+    assert latent_size(source(workflow, samplers[0], "latent_image")[0])[:2] == (target, target)
+    assert len({node["widgets_values"][0] for node in of_type(workflow, "SaveImage")}) == 3
+    assert "What to compare" in note_text(workflow) and "I-Max" in note_text(workflow)
 
 
 # ------------------------------------------------------------------------ against the real host
