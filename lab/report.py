@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 
 from . import data  # noqa: E402
 from . import rope as lab_rope  # noqa: E402
-from .evaluate import ATTENTION, METRICS, REAL, Cell, canvas, samples_of, scale_key  # noqa: E402
+from .evaluate import ATTENTION, GUIDED_ROWS, METRICS, REAL, Cell, canvas, samples_of, scale_key  # noqa: E402
 
 #: The bar for a good model at its own size: P(one object) at 1x at least ``GOOD_ONE`` and
 #: patch SWD at most ``GOOD_SWD`` times the real-vs-real floor.
@@ -213,6 +213,47 @@ def choices(diffs: dict[str, Cell], scales: list[float]) -> list[str]:
     return lines
 
 
+#: The guide's paired differences: each guided row minus the same row unguided, and the projections against
+#: each other (HiFlow's Butterworth minus I-Max's block mean).
+GUIDE_PAIRS = tuple((row, row[:row.rindex("+")]) for row in GUIDED_ROWS if row.endswith("+G")) + tuple(
+    (row, row[:-1]) for row in GUIDED_ROWS if row.endswith("+GB"))
+#: The metrics the guide's tables show: (key, heading).
+GUIDE_METRICS = (("one", "P(one object)"), ("zero", "P(no object)"), ("swd", "patch SWD"), ("period", "periodicity"))
+
+
+def guide_effects(diffs: dict[str, Cell], scales: list[float]) -> list[str]:
+    """One table per ``GUIDE_METRICS`` metric: every ``GUIDE_PAIRS`` difference (a minus b, paired) per scale."""
+    up = [scale_key(s) for s in scales if s > 1]
+    lines: list[str] = []
+    for name, heading in GUIDE_METRICS:
+        digits = 2 if name in ("one", "zero") else 3
+        lines += [f"{heading}, guided minus unguided:", "", "| a - b | " + " | ".join(f"{s}x" for s in up) + " |",
+                  "|---|" + "---|" * len(up)]
+        for a, b in GUIDE_PAIRS:
+            lines.append(f"| {a} - {b} | " + " | ".join(fmt(diffs[f"{a}-{b}@{name}@{s}"], digits) for s in up) + " |")
+        lines.append("")
+    return lines
+
+
+def guide_cost(facts: dict[str, object]) -> list[str]:
+    """What the guide costs in the lab's sampling time: the native pass per sample, against a guided and an
+    unguided sample per scale (the medians over the rows), from the cells' timings."""
+    seconds, counts = facts.get("cell_seconds", {}), facts["counts"]
+    native = seconds.get("none@1")
+    if not native:
+        return []
+    lines = [f"- The guide's native pass is the 1x sample: {native / counts['1']:.2f} s per sample."]
+    for s in (scale_key(s) for s in facts["scales"] if s > 1):
+        per = {guided: [seconds[f"{row}@{s}"] / counts[s] for row in rows if f"{row}@{s}" in seconds]
+               for guided, rows in ((True, [a for a, _ in GUIDE_PAIRS if a.endswith("+G")]),
+                                    (False, [b for a, b in GUIDE_PAIRS if a.endswith("+G")]))}
+        if per[True] and per[False]:
+            lines.append(f"- {s}x: {float(np.median(per[True])):.2f} s per guided sample, "
+                         f"{float(np.median(per[False])):.2f} s unguided; with the native pass the guide costs "
+                         f"{(float(np.median(per[True])) + native / counts['1']) / float(np.median(per[False])):.2f}x")
+    return lines
+
+
 def leaders(result: dict[str, dict[str, dict[str, Cell]]], scales: list[float]) -> list[str]:
     """Per scale: the rows with the lowest patch SWD and the highest P(one object), with their values."""
     lines, rows = [], [r for r in result if r != REAL]
@@ -236,6 +277,7 @@ def comparisons(scales: list[float], compared: list[str]) -> list[tuple[str, str
             out += [("Dy-YaRN" + x, m + x, "swd", s) for m in lab_rope.METHODS if m != "Dy-YaRN"]
         out += [(m + "+PA", m, metric, s) for m in lab_rope.METHODS for metric in ("one", "swd")]
         out += [(a, b, metric, s) for a, b, _ in CHOICES for metric in ("swd", "one")]
+        out += [(a, b, metric, s) for a, b in GUIDE_PAIRS for metric, _ in GUIDE_METRICS]
     return out
 
 
@@ -291,7 +333,10 @@ def markdown(result: dict[str, dict[str, dict[str, Cell]]], diffs: dict[str, Cel
         f"- Scales: {sizes}. Noise seeds 0..n-1, shared by all rows; Euler, {facts['steps']} uniform steps from "
         "t = 1 to 0. At 1x every row is plain RoPE with the trained attention, so one set is sampled and shared.",
         "- Rows: `method` samples with the trained attention, `method+PA` with proportional attention (logits "
-        "times sqrt(log N / log N_train), the same factor for every method).",
+        "times sqrt(log N / log N_train), the same factor for every method). `+G` adds the low-resolution guide "
+        "(`dype_core.guide`, I-Max's projected flow at the DyPE Guide node's defaults: 2x2 block mean, weights "
+        "0.5 (1 + cos(pi i / N))) with the 1x sample of the same seed, upscaled bicubically, as guide; `+GB` the "
+        "same with HiFlow's Butterworth low-pass.",
         "- Intervals: 95% bootstrap over the samples of a cell (percentile intervals for per-image means; basic "
         "intervals for the set distances `swd`, `lf`, `hf`, whose resamples are biased upwards by duplicated "
         "images, so an estimate can sit near or just outside the edge of its interval); row differences use "
@@ -327,6 +372,8 @@ def markdown(result: dict[str, dict[str, dict[str, Cell]]], diffs: dict[str, Cel
         lines += ["## Proportional attention's effect (method+PA minus method, paired)", "",
                   *attention_effects(diffs, scales), "",
                   "## SEGA, and how proportional attention meets YaRN's factor (paired)", "",
-                  *choices(diffs, scales), "", "Leaders:", "", *leaders(result, scales), ""]
+                  *choices(diffs, scales), "", "Leaders:", "", *leaders(result, scales), "",
+                  "## The low-resolution guide (paired differences)", "", *guide_effects(diffs, scales),
+                  "What the guide costs here (sampling time per image):", "", *guide_cost(facts), ""]
     lines += ["## Tables (value [95% interval])", "", *metric_tables(result, scales)]
     return "\n".join(lines) + "\n"

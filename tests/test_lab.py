@@ -15,7 +15,7 @@ from lab import rope as lab_rope
 from lab.__main__ import main
 from lab.evaluate import ATTENTION, GATE_ROWS, Cell, canvas, object_trace, rows_of
 from lab.model import DiT, ModelConfig
-from lab.report import base_quality, comparisons, gate, markdown
+from lab.report import base_quality, comparisons, gate, guide_cost, markdown
 from lab.sample import noise_for, sample
 from lab.train import TrainConfig, file_hash, load, save, tensor_hash, train
 
@@ -322,6 +322,16 @@ def test_report_states_every_claim_of_each_treatment_whose_gate_passed(compared)
     assert "claims, point by point, with proportional attention" in text
     assert "| Dy-YaRN | -0.02 [-0.03, -0.01] | -0.020 [-0.030, -0.010] |" in text  # attention effect row
     assert "SWD -0.020 [-0.030, -0.010] confirmed" in text  # Dy-* beats its static form
+    assert "| Dy-PI+G - Dy-PI | -0.02 [-0.03, -0.01] |" in text  # the guide's effect on P(one object)
+    assert "| SEGA+PA+GB - SEGA+PA+G | -0.020 [-0.030, -0.010] |" in text  # HiFlow's projection against I-Max's
+
+
+def test_the_guide_s_cost_counts_the_native_pass_per_sample():
+    facts = {"scales": [1, 2], "counts": {"1": 32, "2": 16},
+             "cell_seconds": {"none@1": 16.0, "PI@2": 32.0, "PI+G@2": 40.0, "none@2": 32.0, "none+G@2": 40.0}}
+    assert guide_cost(facts) == ["- The guide's native pass is the 1x sample: 0.50 s per sample.",
+                                 "- 2x: 2.50 s per guided sample, 2.00 s unguided; with the native pass the guide "
+                                 "costs 1.50x"]
 
 
 def test_no_comparison_without_a_passing_gate():
