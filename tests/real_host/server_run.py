@@ -480,7 +480,43 @@ def check_run(url: str, base: Path, options: argparse.Namespace, deadline: Deadl
         messages = [m for m in entry["status"].get("messages", []) if m[0] == "execution_error"]
         errors.append(f"the prompt failed: {json.dumps(messages)[:2000]}")
         return
-    compare_branches(prompt, entry["outputs"], base / "output", summary, images=vae)
+    if any(node["class_type"] == "DyPEGuide" for node in prompt.values()):
+        compare_guided(prompt, entry["outputs"], base / "output", summary)
+    else:
+        compare_branches(prompt, entry["outputs"], base / "output", summary, images=vae)
+
+
+def compare_guided(prompt: dict, outputs: dict, output_dir: Path, summary: dict) -> None:
+    """A guide A/B workflow: the sampler behind the DyPE Guide (A) and the one sampling the same latent with
+    the DyPE model alone (B) both saved a finite latent of the sampled size, and the two differ."""
+    errors, samplers = summary["errors"], {}
+    for node_id, node in prompt.items():
+        if node["class_type"] == "KSampler":
+            samplers[node_id] = prompt[node["inputs"]["model"][0]]["class_type"]
+    guided = [i for i, kind in samplers.items() if kind == "DyPEGuide"]
+    if len(guided) != 1:
+        errors.append(f"expected one sampler behind a DyPE Guide, found {guided}")
+        return
+    target = prompt[guided[0]]["inputs"]["latent_image"]
+    alone = [i for i, kind in samplers.items() if kind == "DyPE" and prompt[i]["inputs"]["latent_image"] == target]
+    if len(alone) != 1:
+        errors.append(f"expected one sampler of the same latent without the guide, found {alone}")
+        return
+    latents = {}
+    for name, node_id in (("guided", guided[0]), ("unguided", alone[0])):
+        files = outputs.get(f"{node_id}900", {}).get("latents", [])
+        if len(files) != 1:
+            errors.append(f"the {name} sampler {node_id} saved {len(files)} latents")
+            return
+        latents[name] = load_file(str(output_dir / files[0]["subfolder"] / files[0]["filename"]))["latent_tensor"]
+    expected = [1, LATENT_CHANNELS, summary["size"] // 8, summary["size"] // 8]
+    for name, latent in latents.items():
+        if list(latent.shape) != expected or not bool(torch.isfinite(latent).all()):
+            errors.append(f"the {name} latent is {list(latent.shape)} (expected {expected}) or not finite")
+    diff = float((latents["guided"] - latents["unguided"]).abs().mean() / latents["unguided"].abs().mean())
+    summary["guided_vs_unguided_mean_rel_diff"] = diff
+    if not diff > 1e-3:
+        errors.append(f"the guided and unguided latents do not differ (mean relative |diff| {diff:.3g})")
 
 
 def compare_branches(prompt: dict, outputs: dict, output_dir: Path, summary: dict, images: bool = True) -> None:
@@ -551,6 +587,7 @@ def check_log(text: str, summary: dict) -> None:
     text = re.sub(r"\x1b\[[0-9;]*m", "", text)
     plans = [line.strip() for line in text.splitlines() if re.search(r"(^|\] )DyPE: ", line)]
     summary["dype_log_lines"] = plans
+    summary["guide_log_lines"] = [line.strip() for line in text.splitlines() if "DyPE Guide: " in line]
     if not plans:
         summary["errors"].append("no 'DyPE: ...' plan line in the server log")
     if "unet missing" in text or "unet unexpected" in text:
