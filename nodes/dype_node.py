@@ -147,6 +147,11 @@ class DyPE(io.ComfyNode):
             ],
             outputs=[io.Model.Output(tooltip="The model patched with DyPE; the input model is unchanged.")],
             hidden=[io.Hidden.unique_id],
+            # The patch carries this node's id for its readout, so alike DyPE nodes must not share one output.
+            # ComfyUI keys its cache on the node id only for nodes it deems not idempotent (its check for a
+            # hidden unique id does not see a V3 node's), so without this two alike nodes would share one patch
+            # and one node would show both runs' readouts.
+            not_idempotent=True,
         )
 
     @classmethod

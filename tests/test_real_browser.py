@@ -3,7 +3,7 @@
 ``tests/real_host/browser_readout.py`` runs in this Python, which needs Playwright (``pip install
 playwright``; the system Chromium is used, no ``playwright install``) and torch + safetensors for the
 tiny models; the server runs in ComfyUI's own Python (``COMFYUI_PYTHON``, default: this Python). It
-loads the shipped A/B workflow in the page, queues it for the page's client id on tiny random models,
+loads a shipped A/B workflow in the page, queues it for the page's client id on tiny random models,
 checks the readout on both DyPE nodes, saves screenshots, and checks that a prompt queued without a
 client id sends the page nothing; see its docstring. Skipped unless ``COMFYUI_PATH`` is set,
 Playwright is importable and a Chromium binary is found (``CHROMIUM_PATH`` or ``chromium`` on PATH).
@@ -78,3 +78,24 @@ def test_readout_shows_on_the_dype_nodes_in_a_real_browser(tmp_path):
     shot = Path(summary["screenshots"]["node"])
     assert shot.parent == tmp_path and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (tmp_path / "readout_page.png").is_file()
+
+
+def test_three_alike_dype_nodes_each_show_their_own_run_and_the_guided_one_its_weights(tmp_path):
+    """The FLUX.1 guide A/B: three DyPE nodes with the same settings (native pass, A, B), so ComfyUI's cache must
+    not hand one node's patched model to another (the DyPE node is not idempotent); each gets its own readout and
+    only A's, whose model the DyPE Guide patches, shows the guide's weights."""
+    python = os.environ.get("COMFYUI_PYTHON", sys.executable)
+    workflow = Path(__file__).resolve().parents[1] / "workflows" / "flux1_ab_guide_1024_to_4096.json"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--comfyui", str(Path(COMFYUI).resolve()), "--python", python,
+         "--chromium", find_chromium(), "--out", str(tmp_path), "--timeout", "150", "--workflow", str(workflow)],
+        capture_output=True, text=True, timeout=175,
+    )
+    lines = done.stdout.strip().splitlines()
+    assert lines, f"no summary (exit {done.returncode}):\n{done.stderr[-4000:]}"
+    summary = json.loads(lines[-1])
+    assert summary["ok"], "\n".join(summary["errors"]) + "\n\n" + summary.get("log_tail", "")
+    readouts = summary["readouts"]
+    assert summary["readout_events"] == len(readouts) == 3
+    guided = [node for node, readout in readouts.items() if "guide weight 1 → " in readout["lines"]]
+    assert len(guided) == 1, readouts

@@ -549,21 +549,26 @@ def test_two_pass_workflow_upscales_and_resamples_with_the_same_dype_model():
 
 @pytest.mark.parametrize("name", sorted(GUIDED))
 def test_guide_workflows_compare_the_guided_pass_with_dype_alone_on_one_seed(name):
-    """The native pass's sample, upscaled, is the guide of branch A; branch B samples the same DyPE model
-    unguided; both with one seed, one prompt and one empty latent at the target size."""
+    """The native pass's sample, upscaled, is the guide of branch A; branch B samples unguided; one seed, one
+    prompt, one empty latent at the target size. Each sampler has its own DyPE node (alike, on one model), so
+    that each node's readout shows its own run."""
     workflow = load(WORKFLOWS / name)
     native, target = GUIDED[name]
-    (dype,), (guide,) = of_type(workflow, "DyPE"), of_type(workflow, "DyPEGuide")
+    dypes, (guide,) = of_type(workflow, "DyPE"), of_type(workflow, "DyPEGuide")
+    assert len(dypes) == 3 and all(node["widgets_values"] == dypes[0]["widgets_values"] for node in dypes)
+    assert len({source(workflow, node, "model")[0]["id"] for node in dypes}) == 1
     strength, projection = guide["widgets_values"]
     dype_menu().guide_projection(strength, projection)
-    assert source(workflow, guide, "model")[0]["id"] == dype["id"]
     upscale, _ = source(workflow, guide, "guide")
     assert upscale["type"] == "LatentUpscaleBy" and upscale["widgets_values"] == ["bicubic", target / native]
     first, _ = source(workflow, upscale, "samples")
-    assert first["type"] == "KSampler" and source(workflow, first, "model")[0]["id"] == dype["id"]
+    assert first["type"] == "KSampler" and source(workflow, first, "model")[0]["type"] == "DyPE"
     assert latent_size(source(workflow, first, "latent_image")[0])[:2] == (native, native)
     samplers = [node for node in of_type(workflow, "KSampler") if node["id"] != first["id"]]
     assert sorted(source(workflow, node, "model")[0]["type"] for node in samplers) == ["DyPE", "DyPEGuide"]
+    assert source(workflow, guide, "model")[0]["type"] == "DyPE"
+    models = {source(workflow, node, "model")[0]["id"] for node in (first, guide, *samplers)}
+    assert len(models & {node["id"] for node in dypes}) == 3, "one DyPE node per sampler"
     assert samplers[0]["widgets_values"] == samplers[1]["widgets_values"] == first["widgets_values"]
     for input_name in ("positive", "negative", "latent_image"):
         assert len({source(workflow, node, input_name)[0]["id"] for node in samplers}) == 1

@@ -208,9 +208,11 @@ def run(options: argparse.Namespace) -> dict:
             summary["server_exit"] = process.returncode
             log_text = log_path.read_text(errors="replace")
             server_run.check_log(log_text, summary)
-            # Two DyPE nodes sample in each of the two runs; the headless one must have sampled too.
-            if summary.get("headless", {}).get("status") == "success" and len(summary["dype_log_lines"]) < 4:
-                errors.append(f"expected 4 DyPE plan lines (2 runs x 2 nodes), got {len(summary['dype_log_lines'])}")
+            # Every DyPE node samples in each of the two runs; the headless one must have sampled too.
+            nodes = len(summary.get("dype_nodes") or ())
+            if summary.get("headless", {}).get("status") == "success" and len(summary["dype_log_lines"]) < 2 * nodes:
+                errors.append(f"expected {2 * nodes} DyPE plan lines (2 runs x {nodes} nodes), "
+                              f"got {len(summary['dype_log_lines'])}")
             if errors:
                 summary["log_tail"] = log_text[-3000:]
     summary["total_s"] = round(time.monotonic() - started, 1)
@@ -305,6 +307,8 @@ def check_session(page, url: str, prompt: dict, client_id: str, options: argpars
     dype_ids = sorted(i for i, node in prompt.items() if node["class_type"] == "DyPE")
     methods = {i: prompt[i]["inputs"]["method"] for i in dype_ids}
     summary["dype_nodes"] = methods
+    # DyPE nodes whose model a DyPE Guide patches: their readout shows the guide's weights.
+    guided = {node["inputs"]["model"][0] for node in prompt.values() if node["class_type"] == "DyPEGuide"}
 
     # The shipped workflow in the page: both DyPE nodes show the placeholder.
     page.evaluate(JS_LOAD, workflow)
@@ -347,11 +351,13 @@ def check_session(page, url: str, prompt: dict, client_id: str, options: argpars
         summary["readouts"][node_id] = {"badge": node["badge"], "lines": node["lines"], "visible": node["visible"],
                                         "kappa_pixels": [before[node_id]["kappaPixels"], node["kappaPixels"]],
                                         "layout": node["layout"]}
-        check_readout(node, before[node_id], methods[node_id], options, summary)
+        check_readout(node, before[node_id], methods[node_id], options, summary, guided=node_id in guided)
 
-    # A screenshot centred on the last DyPE node that is not off (the A/B's DyPE node; SEGA + PA in the A/B/C).
+    # A screenshot centred on the guided DyPE node if there is one, else the last DyPE node that is not off (the
+    # A/B's DyPE node; SEGA + PA in the A/B/C).
     number = lambda node_id: [int(part) for part in node_id.split(":")]  # noqa: E731  ("7:4" in a subgraph)
-    active = max((i for i in dype_ids if methods[i] != "off"), key=number, default=dype_ids[0])
+    active = min(guided, key=number) if guided else \
+        max((i for i in dype_ids if methods[i] != "off"), key=number, default=dype_ids[0])
     clip = page.evaluate(JS_FOCUS, [active, ZOOM])
     side, top = 12, 25  # room for the node's source badge above its title
     clip = {"x": max(0.0, clip["x"] - side), "y": max(0.0, clip["y"] - top),
@@ -423,8 +429,10 @@ def check_session(page, url: str, prompt: dict, client_id: str, options: argpars
         errors.append(f"a new DyPE node's proportional_attention is {values['fresh']!r}, not its default (on)")
 
 
-def check_readout(node: dict, before: dict, method: str, options: argparse.Namespace, summary: dict) -> None:
-    """One DyPE node after the run: badge, lines, stored readout, chart, and nothing clipped."""
+def check_readout(node: dict, before: dict, method: str, options: argparse.Namespace, summary: dict,
+                  guided: bool = False) -> None:
+    """One DyPE node after the run: badge, lines, stored readout, chart, and nothing clipped; with a DyPE Guide on
+    its model (``guided``), the guide's line and weights, and none without."""
     errors, node_id = summary["errors"], node["id"]
     badge, lines, stored = node["badge"] or "", node["lines"] or "", node["property"]
     scale = options.size // options.base
@@ -443,6 +451,12 @@ def check_readout(node: dict, before: dict, method: str, options: argparse.Names
     elif stored.get("method") != method or stored.get("active") != (method != "off") or \
             stored.get("width") != options.size or len(stored.get("kappa") or []) != options.steps:
         errors.append(f"DyPE node {node_id}: stored readout {json.dumps(stored)[:500]}")
+    guide_line = "guide weight 1 → " in lines and f"over {options.steps} steps" in lines
+    weights = (stored or {}).get("guide") if isinstance(stored, dict) else None
+    if guided and not (guide_line and isinstance(weights, list) and len(weights) == options.steps and weights[0] == 1):
+        errors.append(f"DyPE node {node_id} (guided): no guide line or weights ({lines!r}, {weights!r})")
+    if not guided and (guide_line or weights):
+        errors.append(f"DyPE node {node_id} (unguided) shows guide weights: {weights!r}")
     legend = before["kappaPixels"] or 0
     if not (node["kappaPixels"] or 0) > legend + 100:
         errors.append(f"DyPE node {node_id}: no k(t) curve in the chart ({node['kappaPixels']} pixels in its "
