@@ -12,7 +12,7 @@ import torch
 from ..dype_core import build_table
 from ..dype_core import frequencies as freqs
 from ..dype_core.table import math_device
-from .context import RUN, STEP, Step
+from .context import CONTROL_STEP, RUN, STEP, Step
 from .tokens import LayoutMismatch
 
 
@@ -51,17 +51,24 @@ def require_image_grid(ids: torch.Tensor, image: slice, step: Step) -> None:
 class DyPEEmbedder(torch.nn.Module):
     """Stands where the host's rotary embedder was; holds no state besides the original.
 
-    Inside a DyPE call (its context variable set: ``STEP`` for the diffusion model,
-    ``CONTROL_STEP`` for a ControlNet) it builds the table with the step's DyPE frequencies
-    for the main image's tokens and the host's plain RoPE for every other token. A call
-    without main-image tokens (a caption segment), and any call outside DyPE, gets the
-    original embedder's table. It holds no parameters or buffers.
+    Inside a DyPE call (the first of its context variables ``steps`` that is set) it builds the
+    table with the step's DyPE frequencies for the main image's tokens and the host's plain RoPE
+    for every other token. The model's own embedder answers to ``STEP`` (its forward call) and
+    then to ``CONTROL_STEP`` (the cond batch, where a ControlNet may call the model's embedder:
+    Qwen-Image's Fun ControlNet); a ControlNet's own embedder only to ``CONTROL_STEP``. A call
+    without main-image tokens (a caption segment), and any call outside DyPE, gets the original
+    embedder's table. It holds no parameters or buffers.
     """
 
-    def __init__(self, original: torch.nn.Module, step: ContextVar[Step | None] = STEP) -> None:
+    def __init__(self, original: torch.nn.Module,
+                 steps: tuple[ContextVar[Step | None], ...] = (STEP, CONTROL_STEP)) -> None:
         super().__init__()
         self.original = original
-        self.step = step
+        self.steps = steps
+
+    def current(self) -> Step | None:
+        """The step of the DyPE call this embedder is in, if any."""
+        return next((step for step in (var.get() for var in self.steps) if step is not None), None)
 
     def __getattr__(self, name: str):
         # Host code reads the embedder's configuration (``theta``, ``axes_dim``, ``dim``).
@@ -74,7 +81,7 @@ class DyPEEmbedder(torch.nn.Module):
             return getattr(original, name)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        step = self.step.get()
+        step = self.current()
         image = None if step is None else step.tokens.locate(ids)
         if image is None:
             return self.original(ids)
@@ -158,7 +165,7 @@ class DyPEGridEmbedder(DyPEEmbedder):
     def forward(self, x: torch.Tensor, fps: torch.Tensor | None = None, device: torch.device | None = None,
                 dtype: torch.dtype | None = None) -> torch.Tensor:
         table = self.original(x, fps=fps, device=device, dtype=dtype)
-        step = self.step.get()
+        step = self.current()
         if step is None:
             return table
         _require_grid(x.shape[1:4], step, "the position embedder")

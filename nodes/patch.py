@@ -6,7 +6,7 @@
   forward runs no wrappers) that reads the sigma and the latent's token grid of each model
   call and hands them to the embedder through ``context.STEP``;
 - for families with ControlNets, a ``CALC_COND_BATCH`` wrapper that does the same for them
-  (``controlnet.py``);
+  (``controlnet.py``: their own embedders, or the model's when a ControlNet calls it);
 - an ``OUTER_SAMPLE`` wrapper that scopes a table cache to the sampling run, gives the run's
   FLUX ControlNets DyPE, re-shifts the schedule for the ``linear`` policy before sampling, and
   once sampling has ended reports the plan of what the run's model calls received (log and
@@ -258,7 +258,9 @@ def _within(context: Any, step: Step | None, call: Any, *args: Any, **kwargs: An
 
 @dataclass(frozen=True)
 class ModelCallWrapper:
-    """Sets ``STEP`` for one model call above the base resolution; below it, changes nothing.
+    """Sets ``STEP`` for one model call above the base resolution; below it, changes nothing. Within the call
+    ``CONTROL_STEP`` is cleared: the cond batch's step, which a ControlNet calling the model's embedder
+    outside the forward gets, is not this call's (an area or a tile may be smaller).
 
     Installed as the family's hook (``DIFFUSION_MODEL`` or ``APPLY_MODEL``), where the
     sigma and the latent of the call are at hand. Every call, at any size, is recorded in the
@@ -281,10 +283,13 @@ class ModelCallWrapper:
         sigmas = family.hook.sigmas(args, kwargs)
         step = self.patch.step(call, sigmas, family.image, family.exact_ids, latent)
         _record(frames, grid, self.patch.pixels(latent), sigmas, None if step is None else step.spectrum)
+        outside = CONTROL_STEP.set(None)  # in the forward, the model's embedder answers to this call alone
         try:
             out = _within(STEP, step, executor, *args, **kwargs)
         except LayoutMismatch as error:
             raise HostMismatch(model, family, str(error)) from error
+        finally:
+            CONTROL_STEP.reset(outside)
         run = RUN.get()
         if step is not None and run is not None and not run.verified:
             if not step.served:
@@ -305,8 +310,9 @@ class ModelCallWrapper:
 class ControlStepWrapper:
     """Sets ``CONTROL_STEP`` while a cond batch runs, for the ControlNets called in it.
 
-    A FLUX ControlNet builds ``cat(text, image)`` ids in the model dtype: the image is the
-    last ``rows x cols`` tokens, rebuilt exactly.
+    A FLUX ControlNet builds ``cat(text, image)`` ids in the model dtype, and Qwen-Image's
+    ControlNets ``cat(text, image)`` from the model's own image ids: the image is the last
+    ``rows x cols`` tokens, rebuilt exactly at the family's origin.
     """
 
     patch: Patch
@@ -338,7 +344,7 @@ class OuterSampleWrapper:
                  sigmas: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
         patch = self.patch
         guider = executor.class_obj
-        patch_run_controls(guider.conds)
+        patch_run_controls(guider.conds, patch.layout)
         sampling = guider.model_patcher.get_model_object("model_sampling")
         sigmas, mu = patch.run_shift(patch.pixels(noise), sigmas, sampling)
         run = Run(cache=TableCache())

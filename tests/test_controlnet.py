@@ -1,5 +1,5 @@
-"""ControlNets of a DyPE run get the model's positions (stand-in host; the real FLUX ControlNet
-is exercised in tests/real_host/check_flux.py).
+"""ControlNets of a DyPE run get the model's positions (stand-in host; the real FLUX and Qwen-Image
+ControlNets are exercised in tests/real_host/check_flux.py and check_controlnets.py).
 
 ``HostControlNet`` reproduces the part of ComfyUI's ``ControlBase``/``ControlNet`` contract the
 swap relies on: ``copy()`` shares the control model and its patcher, ``set_previous_controlnet``
@@ -17,6 +17,8 @@ from comfyui_dype.nodes import controlnet
 from comfyui_dype.nodes.context import CONTROL_STEP
 from comfyui_dype.nodes.embedder import DyPEEmbedder
 from comfyui_dype.nodes.patch import ControlStepWrapper, patch_of
+from dype_helpers import dype
+from families_a import build
 from host_recipe import host_table
 
 
@@ -73,7 +75,7 @@ def test_run_copies_patch_flux_controlnets_and_keep_chains_and_originals():
     flux_control = HostControlNet(ControlNetFlux())
     other = OtherControl().set_previous_controlnet(flux_control)
     conds = {"positive": [{"control": other}], "negative": [{"control": other}, {"model_conds": {}}]}
-    controlnet.patch_run_controls(conds)
+    controlnet.patch_run_controls(conds, FLUX1)
     swapped = conds["positive"][0]["control"]
     assert swapped is conds["negative"][0]["control"] and swapped is not other  # one copy per original
     assert isinstance(swapped.previous_controlnet.control_model_wrapped.object_patches["pe_embedder"], DyPEEmbedder)
@@ -85,16 +87,62 @@ def test_run_copies_patch_flux_controlnets_and_keep_chains_and_originals():
 def test_controls_without_a_flux_controlnet_are_left_as_they_are():
     alone = OtherControl()
     conds = {"positive": [{"control": alone}]}
-    controlnet.patch_run_controls(conds)
+    controlnet.patch_run_controls(conds, FLUX1)
     assert conds["positive"][0]["control"] is alone
 
 
 def test_an_unknown_rotary_controlnet_is_refused_clearly():
-    class QwenImageControlNetModel(ControlNetFlux):
+    class HunYuanControlNet(ControlNetFlux):
         pass
 
-    with pytest.raises(controlnet.UnsupportedControlNet, match="cannot give the ControlNet QwenImageControlNetModel"):
-        controlnet.patch_run_controls({"positive": [{"control": HostControlNet(QwenImageControlNetModel())}]})
+    HunYuanControlNet.__module__ = "comfy.ldm.hydit.controlnet"
+    with pytest.raises(controlnet.UnsupportedControlNet, match="cannot give the ControlNet HunYuanControlNet"):
+        controlnet.patch_run_controls({"positive": [{"control": HostControlNet(HunYuanControlNet())}]}, FLUX1)
+
+
+class QwenImageControlNetModel(ControlNetFlux):
+    """Qwen-Image's InstantX-style ControlNet: its own ``EmbedND`` (theta 10000, axes 16/56/56)."""
+
+
+QwenImageControlNetModel.__module__ = "comfy.ldm.qwen_image.controlnet"
+
+
+def test_a_qwen_image_controlnet_with_its_own_embedder_is_patched_when_its_layout_is_the_model_s():
+    qwen = patch_of(build("qwen")).layout
+    control = HostControlNet(QwenImageControlNetModel())
+    conds = {"positive": [{"control": control}]}
+    controlnet.patch_run_controls(conds, qwen)
+    patched = conds["positive"][0]["control"].control_model_wrapped.object_patches["pe_embedder"]
+    assert isinstance(patched, DyPEEmbedder) and patched.steps == (CONTROL_STEP,)
+    other = HostControlNet(QwenImageControlNetModel())
+    other.control_model.pe_embedder = EmbedND(dim=128, theta=10000, axes_dim=[32, 48, 48])
+    with pytest.raises(controlnet.UnsupportedControlNet, match=r"axes \[32, 48, 48\]\) differs from the Qwen-Image"):
+        controlnet.patch_run_controls({"positive": [{"control": other}]}, qwen)
+
+
+def test_the_qwen_image_fun_controlnet_gets_the_model_s_table_from_the_model_s_embedder():
+    """The Fun ControlNet calls the DyPE model's own embedder in the cond batch, outside the forward, on
+    ``cat(text diagonal, the model's image ids)``: it gets DyPE's table for the image, as the forward does."""
+    model = dype(build("qwen"))
+    diffusion_model = model.get_model_object("diffusion_model")
+    embedder = model.get_model_object("diffusion_model.pe_embedder")
+    x = torch.zeros(1, 16, 1, 48, 40)  # 24 x 20 tokens against the 16 x 16 base
+    _, img_ids, _ = diffusion_model.process_img(x)
+    txt_ids = torch.arange(12, 12 + 7).reshape(1, -1, 1).repeat(1, 1, 3).float()
+    ids = torch.cat((txt_ids, img_ids), dim=1)
+
+    def cond_batch(model_, conds, x_in, timestep, model_options):
+        return embedder(ids)
+
+    patch = patch_of(model)
+    table = ControlStepWrapper(patch)(cond_batch, None, None, x, torch.tensor([0.6]), {})
+    layout = patch.layout
+    exact = ids.float().clone()
+    exact[0, 7:, layout.row_axis] = torch.arange(-12.0, 12.0).repeat_interleave(20)
+    exact[0, 7:, layout.col_axis] = torch.arange(-10.0, 10.0).repeat(24)
+    image = freqs.dype(layout, patch.settings, layout.axis_scales(24, 20), 0.6)
+    assert torch.equal(table, build_table(exact, layout, image, image_tokens=slice(7, None)))
+    assert torch.equal(embedder(ids), embedder.original(ids))  # outside the cond batch: the host's table
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
@@ -104,7 +152,7 @@ def test_the_controlnet_table_matches_the_model_s_image_table_at_the_step(dtype)
     patch = type(patch)(family=patch.family, layout=layout, settings=DyPESettings(), time_shift="model")
     control = HostControlNet(ControlNetFlux())
     conds = {"positive": [{"control": control}]}
-    controlnet.patch_run_controls(conds)
+    controlnet.patch_run_controls(conds, FLUX1)
     patcher = conds["positive"][0]["control"].control_model_wrapped
     patcher.patch_model()
     try:

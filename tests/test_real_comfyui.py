@@ -66,3 +66,12 @@ def test_the_guide_workflows_convert_and_validate_on_the_real_host():
         guides = [inputs for inputs in result["pack_nodes"].values() if "guide" in inputs]
         assert len(guides) == 1 and guides[0]["strength"] == 1.0, (name, guides)
         assert len(result["outputs"]) == 3, (name, result["outputs"])
+
+
+def test_qwen_image_controlnets_see_the_model_s_dype_table_on_the_real_host():
+    results = run_checks("check_controlnets.py")
+    version = results.pop("comfyui")
+    failed = {name: outcome for name, outcome in results.items() if outcome is not True}
+    report = "\n\n".join(f"{name}:\n{outcome}" for name, outcome in failed.items())
+    assert not failed, f"ComfyUI {version}:\n\n{report}"
+    assert len(results) == 4

@@ -4,8 +4,9 @@
 diagonal ``(s + i, s + i, s + i)`` after the image (``s = max(rows // 2, cols // 2)``), then
 the main image's frames (Layered: one per layer) centred on the grid,
 ``(frame, r - rows // 2, c - cols // 2)`` formed in the model dtype, then the edit
-references. Latents are 5-D ``[B, C, frames, H, W]``. Native size 1328 x 1328 px (83 tokens
-of 16 px), the 1:1 entry of the aspect-ratio table in the QwenLM/Qwen-Image README and model
+references. Latents are 5-D ``[B, C, frames, H, W]``. Its ControlNets (InstantX-style, with their own
+embedder; Fun, calling the model's) build ``cat(text, image)`` from the same image ids. Native size
+1328 x 1328 px (83 tokens of 16 px), the 1:1 entry of the aspect-ratio table in the QwenLM/Qwen-Image README and model
 card; the authors' DyPE code uses it too. Sampling: ``ModelSamplingFlux``, mu 1.15
 (``supported_models.QwenImage``).
 
@@ -42,7 +43,7 @@ FAMILIES = (
     Family(
         name="Qwen-Image", members="Qwen-Image, Edit, Edit-2509, Edit-2511, Layered",
         classes=("comfy.ldm.qwen_image.model.QwenImageTransformer2DModel",),
-        model=MODELS["qwen-image"], exact_ids=True, origin=centred,
+        model=MODELS["qwen-image"], exact_ids=True, origin=centred, controlnets=True,
     ),
     Family(
         name="Qwen-Image 2.1", members="Qwen-Image 2.1 (text to image, edit)",

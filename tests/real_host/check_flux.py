@@ -289,7 +289,7 @@ def _():
 
         def hook(module, args, out, calls=calls):
             if isinstance(module, DyPEEmbedder):
-                calls.append((module.step.name, args[0].clone(), out.clone()))
+                calls.append((module.steps[0].name, args[0].clone(), out.clone()))
 
         handle = torch.nn.modules.module.register_module_forward_hook(hook)
         try:

@@ -41,7 +41,7 @@ class QwenImageTransformer2DModel(nn.Module):
         self.core = TinyCore(in_channels, head_dim, joint_attention_dim, device=device, dtype=dtype)
 
     def process_img(self, x, index=0, h_offset=0, w_offset=0):
-        """Tokens and ids ``[B, T*rows*cols, 3]`` of a 5-D latent, centred on its own grid."""
+        """Tokens, ids ``[B, T*rows*cols, 3]`` (centred on its own grid) and the shape of a 5-D latent."""
         b, c, t, h, w = x.shape
         p = self.patch_size
         tokens = patchify(x.movedim(2, 1).reshape(b * t, c, h, w), p).reshape(b, -1, c * p * p)
@@ -57,7 +57,7 @@ class QwenImageTransformer2DModel(nn.Module):
         col = torch.linspace(w_offset, cols - 1 + w_offset, steps=cols, **in_model_dtype)
         ids[..., 1] = ids[..., 1] + row[None, :, None] - rows // 2
         ids[..., 2] = ids[..., 2] + col[None, None, :] - cols // 2
-        return tokens, ids.reshape(1, t * rows * cols, 3).repeat(b, 1, 1)
+        return tokens, ids.reshape(1, t * rows * cols, 3).repeat(b, 1, 1), x.shape
 
     def forward(self, x, timestep, context, attention_mask=None, ref_latents=None, additional_t_cond=None,
                 transformer_options={}, **kwargs):
@@ -67,7 +67,7 @@ class QwenImageTransformer2DModel(nn.Module):
 
     def _forward(self, x, timesteps, context, attention_mask=None, ref_latents=None, additional_t_cond=None,
                  transformer_options={}, control=None, **kwargs):
-        img, img_ids = self.process_img(x)
+        img, img_ids, _ = self.process_img(x)
         count = img.shape[1]
         method = kwargs.get("ref_latents_method", self.default_ref_method)
         index, h, w = 0, 0, 0
@@ -84,7 +84,7 @@ class QwenImageTransformer2DModel(nn.Module):
                 else:
                     h_offset = h
                 h, w = max(h, ref.shape[-2] + h_offset), max(w, ref.shape[-1] + w_offset)
-            tokens, ids = self.process_img(ref, index=index, h_offset=h_offset, w_offset=w_offset)
+            tokens, ids, _ = self.process_img(ref, index=index, h_offset=h_offset, w_offset=w_offset)
             img, img_ids = torch.cat((img, tokens), dim=1), torch.cat((img_ids, ids), dim=1)
         p, text = self.patch_size, context.shape[1]
         start = max(((x.shape[-1] + p // 2) // p) // 2, ((x.shape[-2] + p // 2) // p) // 2)
