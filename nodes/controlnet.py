@@ -18,7 +18,9 @@ ids, rebuilt exactly from the grid), and:
 
 Control models that run inside the forward call and take the model's table as an argument
 (Z-Image's Fun ControlNet, Wan VACE) get DyPE's table with the model; those without rotary
-positions (Qwen-Image's DiffSynth patch, Wan Fun Control) need nothing.
+positions (Qwen-Image's DiffSynth patch, Wan Fun Control) need nothing. A control patch that
+builds a table of its own inside the forward, which no DyPE table can match (Wan's Uni3C), stops
+a run above the native size with its name and the reason (``refuse_unreachable_patches``).
 """
 
 from __future__ import annotations
@@ -37,8 +39,30 @@ CONTROL_MODELS = {
 }
 
 
+#: Control patches (``transformer_options["patches"]``) with a rotary table of their own that cannot be the
+#: model's: class -> why.
+UNREACHABLE_PATCHES = {
+    "comfy_extras.nodes_model_patch.WanUni3CCnetPatch": (
+        "Wan's Uni3C ControlNet builds its own rotary table inside the model call, for its own head size "
+        "(its width / 16, not Wan's), from plain positions, so no DyPE table can match the model's"),
+}
+
+
 class UnsupportedControlNet(ValueError):
     """A ControlNet with rotary positions DyPE cannot reach."""
+
+
+def refuse_unreachable_patches(options: dict[str, Any]) -> None:
+    """``UnsupportedControlNet`` naming the first control patch of a model call's ``transformer_options`` that
+    DyPE cannot give the model's positions (``UNREACHABLE_PATCHES``)."""
+    for patches in options.get("patches", {}).values():
+        for patch in patches:
+            why = UNREACHABLE_PATCHES.get(class_name(patch))
+            if why is not None:
+                raise UnsupportedControlNet(
+                    f"DyPE cannot sample above the native size with {type(patch).__name__}: {why}. Sample at the "
+                    "native size, or remove DyPE or this ControlNet."
+                )
 
 
 def _check_layout(model: Any, embedder: Any, layout: RotaryLayout) -> None:

@@ -30,7 +30,7 @@ from ..dype_core import guide as core_guide
 from ..dype_core.menu import TIME_SHIFTS
 from . import attention, guide, time_shift
 from .context import CONTROL_STEP, RUN, STEP, Run, Seen, Step
-from .controlnet import patch_run_controls
+from .controlnet import patch_run_controls, refuse_unreachable_patches
 from .embedder import DyPEComponentTable, DyPEEmbedder, DyPEGridEmbedder, host_embedder
 from .families import Call, Family, UnsupportedModel, class_name, detect
 from .families.family import last
@@ -282,6 +282,8 @@ class ModelCallWrapper:
         call = Call(model=model, args=args, kwargs=kwargs, hook=family.hook, frames=frames, grid=grid)
         sigmas = family.hook.sigmas(args, kwargs)
         step = self.patch.step(call, sigmas, family.image, family.exact_ids, latent)
+        if step is not None:
+            refuse_unreachable_patches(family.hook.options(args, kwargs))
         _record(frames, grid, self.patch.pixels(latent), sigmas, None if step is None else step.spectrum)
         outside = CONTROL_STEP.set(None)  # in the forward, the model's embedder answers to this call alone
         try:

@@ -11,6 +11,7 @@ import torch
 from comfy.ldm.flux.layers import EmbedND
 from comfy.model_base import build_flux_patcher
 from comfy.model_patcher import ModelPatcher
+from comfy.sample import sample as host_sample
 from comfyui_dype.dype_core import FLUX1, DyPESettings, build_table
 from comfyui_dype.dype_core import frequencies as freqs
 from comfyui_dype.nodes import controlnet
@@ -173,3 +174,32 @@ def test_the_controlnet_table_matches_the_model_s_image_table_at_the_step(dtype)
     assert torch.equal(table, build_table(exact, layout, image, image_tokens=slice(9, None)))
     assert torch.equal(table[:, :, :9], host_table(exact, FLUX1.axes_dim, FLUX1.theta)[:, :, :9])
     assert isinstance(control.control_model.pe_embedder, EmbedND)
+
+
+def test_a_control_patch_with_its_own_table_stops_a_run_above_the_native_size_by_name():
+    """Wan's Uni3C ControlNet (a double-block patch) builds a table DyPE cannot make the model's: at the base size
+    the run is the host's, above it the run stops naming the patch."""
+
+    class WanUni3CCnetPatch:
+        def __call__(self, kwargs):
+            return kwargs
+
+    WanUni3CCnetPatch.__module__ = "comfy_extras.nodes_model_patch"
+    WanUni3CCnetPatch.__qualname__ = "WanUni3CCnetPatch"
+    model = build_flux_patcher("flux", seed=0)
+    patched = dype(model)
+    patched.set_model_patch(WanUni3CCnetPatch(), "double_block")
+    config = model.model.diffusion_model.params
+    g = torch.Generator().manual_seed(1)
+    cond = [[torch.randn(1, 8, config.context_in_dim, generator=g),
+             {"pooled_output": torch.randn(1, 16, generator=g), "guidance": 3.5}]]
+
+    def run(px):
+        latent = torch.zeros(1, 16, px // 8, px // 8)
+        return host_sample(patched, torch.randn(latent.shape, generator=g), 2, 1.0, "euler", "simple", cond, cond,
+                           latent, disable_pbar=True, seed=1)
+
+    run(256)
+    with pytest.raises(controlnet.UnsupportedControlNet, match="cannot sample above the native size with "
+                                                               "WanUni3CCnetPatch: Wan's Uni3C ControlNet builds"):
+        run(512)

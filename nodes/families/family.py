@@ -41,8 +41,15 @@ class Hook:
     def sigmas(self, args: tuple, kwargs: dict) -> Any:
         if self.kind == "apply_model":
             return kwargs["t"] if "t" in kwargs else args[1]
-        options = kwargs["transformer_options"] if "transformer_options" in kwargs else args[-1]
-        return options.get("sigmas")
+        return self.options(args, kwargs).get("sigmas")
+
+    def options(self, args: tuple, kwargs: dict) -> dict:
+        """The call's ``transformer_options`` (empty when it has none)."""
+        if "transformer_options" in kwargs:
+            return kwargs["transformer_options"]
+        at = 5 if self.kind == "apply_model" else len(args) - 1
+        found = args[at] if 0 <= at < len(args) else {}
+        return found if isinstance(found, dict) else {}
 
     def text(self, args: tuple, kwargs: dict) -> torch.Tensor | None:
         """The call's text context (``None`` without one)."""

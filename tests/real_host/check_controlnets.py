@@ -11,6 +11,9 @@ recorded with the step it was made in. Checked per ControlNet:
    step (DyPE's table), and differ from the host's plain table;
 3. the ControlNet and the model it controls are left unpatched (once ComfyUI unloads the run's models).
 
+Wan's Uni3C ControlNet (ComfyUI 0.33; a double-block patch with a rotary table of its own) stops a tiny Wan run
+above the native size with ``UnsupportedControlNet`` naming it.
+
 Prints one JSON object: each check's name with ``true`` or an explanation.
 """
 
@@ -26,6 +29,7 @@ host.load_pack()
 import comfy.controlnet  # noqa: E402
 import comfy.latent_formats  # noqa: E402
 import comfy.model_management  # noqa: E402
+import comfy.model_patcher  # noqa: E402
 import comfy.ops  # noqa: E402
 import comfy.patcher_extension  # noqa: E402
 import comfy.sample  # noqa: E402
@@ -173,6 +177,33 @@ for name, build, own in (("Fun ControlNet (calls the model's embedder)", fun_con
         comfy.model_management.unload_all_models()  # ComfyUI keeps a run's object patches on the loaded modules
         assert not isinstance(control.control_model.pe_embedder if own else base.model.diffusion_model.pe_embedder,
                               DyPEEmbedder)
+
+
+@check("wan: the Uni3C ControlNet patch stops a run above the native size by name (ComfyUI 0.33+)")
+def _():
+    import importlib
+
+    from comfyui_dype.nodes.controlnet import UNREACHABLE_PATCHES, UnsupportedControlNet
+    from comfyui_dype.nodes.families import class_name
+
+    patches = importlib.import_module("comfy_extras.nodes_model_patch")
+    if not hasattr(patches, "WanUni3CCnetPatch"):
+        return True  # no Uni3C in this ComfyUI
+    holder = comfy.model_patcher.ModelPatcher(torch.nn.Linear(1, 1), torch.device("cpu"), torch.device("cpu"))
+    uni3c = patches.WanUni3CCnetPatch(holder, None, None, None, 1.0, 1.0, 0.0)  # stopped before it runs
+    assert class_name(uni3c) in UNREACHABLE_PATCHES
+    wan = next(case for case in CASES if case.name == "Wan 14B-like")
+    model = DyPE.execute(wan.model_patcher(), base_resolution=BASE * wan.px_per_token).result[0]
+    model.set_model_double_block_patch(uni3c)
+    latent = wan.latent((BASE + 4, BASE + 4))
+    try:
+        comfy.sample.sample(model, comfy.sample.prepare_noise(latent, 42), 2, 1.0, "euler", "simple",
+                            wan.conditioning(True, latent), wan.conditioning(False, latent), latent,
+                            disable_pbar=True, seed=42)
+    except UnsupportedControlNet as error:
+        assert "WanUni3CCnetPatch: Wan's Uni3C ControlNet builds its own rotary table" in str(error), str(error)
+    else:
+        raise AssertionError("a Uni3C run above the native size was not stopped")
 
 
 comfy.model_management.unload_all_models()
