@@ -24,7 +24,7 @@ import torch
 
 from ..dype_core import guide as core_guide
 from ..dype_core.guide import Projection
-from .host import comfyui_version
+from .host import comfyui_version, require_model
 
 log = logging.getLogger("DyPE")
 
@@ -178,6 +178,7 @@ def installed(model_options: dict[str, Any]) -> LowResGuide | None:
 def apply_guide(model: Any, samples: torch.Tensor, strength: float, projection: Projection, label: str = "") -> Any:
     """A clone of ``model`` whose sampling is pulled toward the guide latent ``samples`` (``check_guide``) at
     ``strength`` with ``projection``. A guide applied earlier is replaced; at strength 0 the clone has none."""
+    require_model(model, "DyPE Guide")
     guide = LowResGuide(check_guide(samples, latent_channels(model)), float(strength), projection, label)
     patched = model.clone()
     kept = [fn for fn in patched.model_options.get(POST_CFG, ()) if not isinstance(fn, LowResGuide)]

@@ -34,7 +34,7 @@ from .controlnet import patch_run_controls, refuse_unreachable_patches
 from .embedder import DyPEComponentTable, DyPEEmbedder, DyPEGridEmbedder, host_embedder
 from .families import Call, Family, UnsupportedModel, class_name, detect
 from .families.family import last
-from .host import comfyui_version
+from .host import comfyui_version, require_model
 from .readout import report, report_no_calls
 from .tokens import LayoutMismatch, Locator
 
@@ -106,7 +106,9 @@ class Patch:
         native_tokens = math.prod(self.family.native) / self.layout.px_per_token**2
         mu = time_shift.run_mu(self.time_shift, sampling, rows * cols, native_tokens, self.own_mu)
         if self.time_shift == "linear":
-            sigmas = time_shift.reshift(sigmas, time_shift.sampling_mu(sampling), mu)
+            from_mu = time_shift.sampling_mu(sampling)
+            time_shift.require_finite_shift(from_mu, self.time_shift)
+            sigmas = time_shift.reshift(sigmas, from_mu, mu)
         return sigmas, mu
 
     def run_plan(
@@ -182,11 +184,17 @@ class Patch:
                 "DyPE needs the sampler's sigma (transformer_options['sigmas']) in every model call; "
                 "this call came without one."
             )
+        sigma = float(sigmas.max())
+        if not math.isfinite(sigma):
+            raise ValueError(
+                f"DyPE got sigma {sigma} from the sampler: its schedule is not finite (a ModelSamplingSD3 or AuraFlow "
+                "node with shift 0 makes the first sigma 0/0). Set that node's shift above 0."
+            )
         return Step(
             family=self.family,
             layout=self.layout,
             settings=self.settings,
-            t=self.family.time(float(sigmas.max())),
+            t=self.family.time(sigma),
             scales=scales,
             frames=call.frames,
             grid=call.grid,
@@ -357,8 +365,11 @@ class OuterSampleWrapper:
             RUN.reset(token)
         installed = guide.installed(guider.model_options)
         strength = None if installed is None else installed.strength
-        seen = patch.seen_plan(run.calls, sigmas, mu, strength) if sigmas.numel() else None
-        if seen is None:
+        finite = bool(torch.isfinite(sigmas).all())
+        seen = patch.seen_plan(run.calls, sigmas, mu, strength) if sigmas.numel() and finite else None
+        if not finite:
+            report_no_calls(patch.layout.name, "its schedule holds sigmas that are not finite (a sampling shift of 0?)")
+        elif seen is None:
             report_no_calls(patch.layout.name)
         else:
             result, sizes = seen
@@ -383,6 +394,7 @@ def apply_dype(
     (``settings.proportional``) installs ``attention.ProportionalAttention``. Raises
     ``ValueError`` (``UnsupportedModel``) with what is wrong and allowed.
     """
+    require_model(model, "DyPE")
     if time_shift_policy not in TIME_SHIFTS:
         raise ValueError(
             f"unknown time_shift {time_shift_policy!r}; choose one of {', '.join(TIME_SHIFTS)}"
@@ -455,6 +467,7 @@ def _detect(model: Any) -> tuple[Family, RotaryLayout]:
 
 def patch_of(model: Any) -> Patch:
     """The DyPE patch on ``model``, or the one the DyPE node's defaults would install on it."""
+    require_model(model, "DyPE Plan")
     installed = model.get_wrappers(OUTER_SAMPLE, WRAPPER_KEY)
     if installed:
         return installed[-1].patch

@@ -9,6 +9,7 @@ nothing.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -67,7 +68,7 @@ def readout(plan: Plan, node_id: str | None, sizes: Sequence[Sequence[int]] = ()
         "active": plan.active,
         "degenerate": plan.degenerate,
         "degenerate_cause": plan.degenerate_cause(),
-        "mu": None if plan.mu is None else round(plan.mu, 4),
+        "mu": None if plan.mu is None or not math.isfinite(plan.mu) else round(plan.mu, 4),  # JSON has no inf
         "time_shift": plan.time_shift,
         "summary": summary(plan, sizes),
         "t": [round(s.t, 4) for s in plan.steps],
@@ -106,7 +107,11 @@ def report(plan: Plan, node_id: str | None, sizes: Sequence[Sequence[int]] = ())
     instance.send_sync(EVENT, readout(plan, node_id, sizes), client)
 
 
-def report_no_calls(model: str) -> None:
-    """Log that a sampling run ended without a model call reaching DyPE (no readout is sent: there is no plan)."""
+def report_no_calls(model: str, why: str = "") -> None:
+    """Log that a sampling run ended without a plan to report: no model call reached DyPE, or ``why`` (no readout
+    is sent)."""
+    if why:
+        log.info("DyPE: %s: %s, so the run has no plan to report", model, why)
+        return
     log.info("DyPE: %s: no model call reached DyPE in this sampling run (a cache or another wrapper skipped them "
              "all, or the schedule has no step), so it has no plan to report", model)

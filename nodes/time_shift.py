@@ -32,12 +32,13 @@ def _kind(sampling: Any) -> str | None:
 
 
 def sampling_mu(sampling: Any) -> float | None:
-    """The shift of ``sampling`` as ``mu``; ``None`` for a schedule without a shift."""
+    """The shift of ``sampling`` as ``mu``; ``None`` for a schedule without a shift, ``-inf`` for a shift of 0."""
     kind = _kind(sampling)
     if kind == "flux":
         return float(sampling.shift)
     if kind == "discrete_flow":
-        return math.log(float(sampling.shift))
+        shift = float(sampling.shift)
+        return math.log(shift) if shift > 0 else -math.inf  # shift 0 (a node allows it): every sigma is 0
     return None
 
 
@@ -65,6 +66,16 @@ def pinned_sampling(sampling: Any, model_config: Any, mu: float) -> Any:
     else:
         pinned.set_parameters(shift=math.exp(mu), multiplier=sampling.multiplier)
     return pinned
+
+
+def require_finite_shift(mu: float | None, policy: str) -> None:
+    """``ValueError`` when ``policy`` would re-shift a schedule whose own shift is 0 (``mu = -inf``)."""
+    if mu is not None and not math.isfinite(mu):
+        raise ValueError(
+            f"time_shift '{policy}' re-shifts the model's schedule, but its sampling has shift 0 (a ModelSamplingSD3 "
+            "or AuraFlow node set to 0?), which makes every sigma 0. Set that node's shift above 0, or use "
+            "time_shift 'model'."
+        )
 
 
 def reshift(sigmas: torch.Tensor, from_mu: float, to_mu: float) -> torch.Tensor:

@@ -184,3 +184,48 @@ def test_sizes_are_width_by_height_and_the_latent_s_own(flux, latent, label):
     assert result.summary().startswith(f"FLUX.1 {label}, scale width")
     message = readout(result, "1")
     assert (message["width"], message["height"]) == (latent[1] * 8, latent[0] * 8)
+
+
+def test_a_sampling_node_with_shift_0_never_stops_a_run_at_native_and_says_what_is_wrong_above(caplog):
+    """ModelSamplingSD3 / AuraFlow allow shift 0: every sigma is 0, the first 0/0. At the native size DyPE leaves the
+    run alone and logs why it has no plan; above it, it stops with what to fix; a plan shows mu -inf (the readout's
+    JSON gets none); 'linear', which re-shifts that schedule, refuses it by name."""
+    from families_a import build, latent
+
+    model = build("zimage")
+    zero = type(model.model.model_sampling)(model.model.model_config)  # what ModelSamplingSD3 makes, at shift 0
+    zero.set_parameters(shift=0.0, multiplier=1.0)
+    model.add_object_patch("model_sampling", zero)
+    patched = dype(model, base_resolution=128)
+    x = latent("zimage", 128, 128)
+    with caplog.at_level(logging.INFO, logger="DyPE"):
+        sample_with(patched, x, torch.randn(x.shape, generator=torch.Generator().manual_seed(0)))
+    assert "its schedule holds sigmas that are not finite (a sampling shift of 0?)" in caplog.text
+    with pytest.raises(ValueError, match="DyPE got sigma nan from the sampler: its schedule is not finite"):
+        sample_with(patched, latent("zimage", 256, 256), torch.zeros(latent("zimage", 256, 256).shape))
+    result = patch_of(patched).run_plan((256, 256), torch.tensor([1.0, 0.5, 0.0]), zero)[1]
+    assert "mu -inf (model)" in result.summary() and readout(result, "1")["mu"] is None
+    linear = dype(model, base_resolution=128, time_shift="linear")
+    with pytest.raises(ValueError, match="time_shift 'linear' re-shifts the model's schedule, but its sampling has "
+                                         "shift 0"):
+        sample_with(linear, latent("zimage", 256, 256), torch.zeros(latent("zimage", 256, 256).shape))
+
+
+def sample_with(model, x, noise):
+    from comfy.sample import sample as host_sample
+    from families_a import conditioning
+
+    return host_sample(model, noise, 2, 1.0, "euler", "simple", conditioning("zimage", 8), conditioning("zimage", 8),
+                       x, disable_pbar=True, seed=0)
+
+
+@pytest.mark.parametrize("model", [None, "flux1-dev.safetensors", torch.nn.Linear(2, 2)], ids=["none", "str", "module"])
+def test_every_node_called_without_a_model_says_it_needs_one(model):
+    from comfyui_dype.nodes.guide_node import DyPEGuide
+    from comfyui_dype.nodes.plan_node import DyPEPlan
+
+    for node, call in (("DyPE", lambda: DyPE.execute(model)),
+                       ("DyPE Guide", lambda: DyPEGuide.execute(model, {"samples": torch.ones(1, 16, 8, 8)})),
+                       ("DyPE Plan", lambda: DyPEPlan.execute(model))):
+        with pytest.raises(ValueError, match=f"^{node} needs a MODEL \\(a loaded diffusion model"):
+            call()
