@@ -19,7 +19,7 @@ import torch
 
 from ..dype_core import DyPESettings, RotaryLayout, TableCache
 from ..dype_core.sega import Spectrum
-from .families.family import Family
+from .families.family import IDENTITY_PLACEMENT, Family
 from .tokens import Locator
 
 
@@ -29,9 +29,11 @@ class Step:
 
     ``tokens`` finds the main image's tokens in an embedder call; they are ``frames`` grids
     of ``(rows, cols)``. With ``exact_ids`` their row and column ids are rebuilt in float32
-    from the grid, the first token at the family's ``origin``. ``spectrum`` is the spectral energy of the
-    call's latent (SEGA only). ``served`` counts the tables DyPE built for the main image during the call,
-    ``attended`` the attention calls proportional attention scaled (one entry each).
+    from the grid, the first token at the family's ``origin``, scaled and shifted by ``placement``
+    (``scale_y, shift_y, scale_x, shift_x``: a ``ScaleROPE`` the host applies). ``spectrum`` is the
+    spectral energy of the call's latent (SEGA only). ``served`` counts the tables DyPE built for the
+    main image during the call, ``attended`` the attention calls proportional attention scaled (one
+    entry each).
     """
 
     family: Family
@@ -44,6 +46,7 @@ class Step:
     tokens: Locator
     exact_ids: bool
     spectrum: Spectrum | None = None
+    placement: tuple[float, float, float, float] = IDENTITY_PLACEMENT
     served: list[bool] = field(default_factory=list, compare=False, hash=False)
     attended: list[bool] = field(default_factory=list, compare=False, hash=False)
 

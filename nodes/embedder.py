@@ -20,15 +20,19 @@ def exact_image_ids(ids: torch.Tensor, image: slice, step: Step) -> torch.Tensor
     """``ids`` in float32 with the main image's rows and columns rebuilt exactly from the grid.
 
     For models that form image ids in their own dtype: bf16 holds integers exactly only up
-    to 256, so a 4096 px FLUX image (256 tokens a side) would already be off by one. Other
-    axes (time, reference index) keep their values.
+    to 256, so a 4096 px FLUX image (256 tokens a side) would already be off by one. Row ``i``
+    gets ``row0 + shift_y + i * scale_y`` with the step's ``placement`` (a host that applies
+    ``ScaleROPE``; identity otherwise), columns alike. Other axes (time, reference index) keep
+    their values.
     """
     exact = ids.to(torch.float32, copy=True)
     rows, cols = step.grid
     row0, col0 = step.family.origin(rows, cols)
+    scale_y, shift_y, scale_x, shift_x = step.placement
+    line = torch.arange(max(rows, cols), dtype=torch.float32, device=ids.device)
     grids = exact[:, image].view(ids.shape[0], step.frames, rows, cols, ids.shape[-1])
-    grids[..., step.layout.row_axis] = torch.arange(row0, row0 + rows, dtype=torch.float32, device=ids.device)[:, None]
-    grids[..., step.layout.col_axis] = torch.arange(col0, col0 + cols, dtype=torch.float32, device=ids.device)
+    grids[..., step.layout.row_axis] = (row0 + shift_y + line[:rows] * scale_y)[:, None]
+    grids[..., step.layout.col_axis] = col0 + shift_x + line[:cols] * scale_x
     return exact
 
 

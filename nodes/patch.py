@@ -33,7 +33,7 @@ from .context import CONTROL_STEP, RUN, STEP, Run, Seen, Step
 from .controlnet import patch_run_controls, refuse_unreachable_patches
 from .embedder import DyPEComponentTable, DyPEEmbedder, DyPEGridEmbedder, host_embedder
 from .families import Call, Family, UnsupportedModel, class_name, detect
-from .families.family import last
+from .families.family import IDENTITY_PLACEMENT, last
 from .host import comfyui_version, require_model
 from .readout import report, report_no_calls
 from .tokens import LayoutMismatch, Locator
@@ -173,9 +173,10 @@ class Patch:
         return result, [chosen, *(size for size in sizes if size != chosen)]
 
     def step(self, call: Call, sigmas: Any, locate: Callable[[Call], Locator], exact_ids: bool,
-             latent: torch.Tensor) -> Step | None:
-        """The ``Step`` of ``call`` at ``sigmas``, its image tokens found by ``locate`` and, for SEGA, the
-        spectrum of its ``latent``; ``None`` (and nothing located or measured) at or below the base size."""
+             latent: torch.Tensor, placement: tuple[float, float, float, float] = IDENTITY_PLACEMENT) -> Step | None:
+        """The ``Step`` of ``call`` at ``sigmas``, its image tokens found by ``locate``, their ids placed by
+        ``placement`` (``Family.placement``) and, for SEGA, the spectrum of its ``latent``; ``None`` (and
+        nothing located or measured) at or below the base size."""
         scales = self.scales(call.frames, call.grid)
         if max(scales) == 1.0:
             return None
@@ -202,6 +203,7 @@ class Patch:
             exact_ids=exact_ids,
             spectrum=sega.spectrum(latent[:, :self.latent_channels], self.layout.patch)
             if self.settings.method == "sega" else None,
+            placement=placement,
         )
 
     def scales(self, frames: int, grid: tuple[int, int]) -> tuple[float, ...]:
@@ -288,10 +290,10 @@ class ModelCallWrapper:
         frames, grid = self.patch.geometry(latent)
         model = family.hook.diffusion_model(executor.class_obj)
         call = Call(model=model, args=args, kwargs=kwargs, hook=family.hook, frames=frames, grid=grid)
-        sigmas = family.hook.sigmas(args, kwargs)
-        step = self.patch.step(call, sigmas, family.image, family.exact_ids, latent)
+        sigmas, options = family.hook.sigmas(args, kwargs), family.hook.options(args, kwargs)
+        step = self.patch.step(call, sigmas, family.image, family.exact_ids, latent, family.placement(options))
         if step is not None:
-            refuse_unreachable_patches(family.hook.options(args, kwargs))
+            refuse_unreachable_patches(options)
         _record(frames, grid, self.patch.pixels(latent), sigmas, None if step is None else step.spectrum)
         outside = CONTROL_STEP.set(None)  # in the forward, the model's embedder answers to this call alone
         try:

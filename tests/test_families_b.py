@@ -290,3 +290,28 @@ def test_sega_and_proportional_attention_change_nothing_at_the_base_and_act_abov
     assert not torch.equal(sega, ntk)
     if pa:
         assert not torch.equal(run(dype(base, spec, method="SEGA", **pa), spec, grid), sega)
+
+
+@pytest.mark.parametrize("spec", [s for s in SPECS if s.name == "Wan"], ids=str)
+def test_scale_rope_before_dype_moves_the_positions_dype_rebuilds_exactly(models, spec):
+    """Core ScaleROPE (``rope_options``) places Wan's image ids at ``shift + i * scale``; DyPE's exact rebuild keeps
+    that placement, so its table is ``dype_core``'s for the scaled and shifted ids, not the plain grid's."""
+    base = models[spec.name].clone()
+    base.set_model_rope_options(1.5, 2.0, 0.5, 3.0, 1.0, 0.0)  # scale_x, shift_x, scale_y, shift_y, scale_t, shift_t
+    patched = dype(base, spec)
+    forwards = record(patched, spec)
+    grid = GRIDS["portrait"]
+    run(patched, spec, grid, steps=1, cfg=1.0)
+    frames, count = spec.frames or 1, (spec.frames or 1) * grid[0] * grid[1]
+    layout = patch_of(patched).layout
+    (sigma, ((ids, table), *_), _), = forwards
+    image = slice(0, count)
+    placed = exact_ids(spec, ids, image, frames, grid)
+    view = placed[:, image].view(1, frames, *grid, ids.shape[-1])
+    view[..., spec.row_axis] = 3.0 + 0.5 * torch.arange(grid[0], dtype=torch.float32)[:, None]
+    view[..., spec.col_axis] = 2.0 + 1.5 * torch.arange(grid[1], dtype=torch.float32)
+    assert torch.allclose(ids[:, image].float(), placed[:, image])  # the host's own placement, in its dtype
+    frequencies = freqs.dype(layout, DyPESettings(), scales(spec, grid), sigma_to_t(sigma))
+    assert torch.equal(take(spec, table, image), host_layout(spec, build_table(placed[:, image], layout, frequencies)))
+    plain = dype(models[spec.name], spec)
+    assert not torch.equal(run(plain, spec, grid, steps=1, cfg=1.0), run(patched, spec, grid, steps=1, cfg=1.0))

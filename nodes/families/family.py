@@ -109,6 +109,10 @@ def last(call: Call) -> Locator:
     return Block(slice(-call.count, None), call.count)
 
 
+#: Row and column ids as the grid gives them: ``(scale_y, shift_y, scale_x, shift_x)``.
+IDENTITY_PLACEMENT = (1.0, 0.0, 1.0, 0.0)
+
+
 def corner(rows: int, cols: int) -> tuple[int, int]:
     """Image ids start at row 0, column 0."""
     return 0, 0
@@ -138,6 +142,9 @@ class Family:
     the latent format's ``spacial_downscale_ratio`` is the VAE's (the HunyuanImage Refiner's format
     keeps the default 8 for a VAE that downscales 16). The time shift a family samples with is
     the loaded checkpoint's own, read from its model config, never a family constant.
+    ``rope_options``: the host places the main image's row and column ids by the call's
+    ``transformer_options["rope_options"]`` (core ``ScaleROPE``: id ``shift + i * scale``), which an
+    exact rebuild follows (families whose host ignores them keep plain ids with or without DyPE).
     ``attention_override``: the model's attention runs through ComfyUI's ``optimized_attention`` with
     its ``transformer_options``, so proportional attention can reach it (ERNIE-Image's does not).
     """
@@ -154,6 +161,7 @@ class Family:
     head_axis: int = 1
     patch_t: int = 1
     controlnets: bool = False
+    rope_options: bool = False
     variant: Callable[[Any, Any], bool] | None = None
     table: Callable[[torch.Tensor], torch.Tensor] | None = None
     source: str = "ids"
@@ -161,6 +169,15 @@ class Family:
     patch_from_model: bool = True
     downscale_from_format: bool = True
     attention_override: bool = True
+
+    def placement(self, options: dict) -> tuple[float, float, float, float]:
+        """``(scale_y, shift_y, scale_x, shift_x)`` the host applies to the main image's row and column ids in a
+        call with ``transformer_options`` ``options`` (identity for a family whose host ignores them)."""
+        rope = options.get("rope_options") if self.rope_options else None
+        if not rope:
+            return IDENTITY_PLACEMENT
+        return (float(rope.get("scale_y", 1.0)), float(rope.get("shift_y", 0.0)), float(rope.get("scale_x", 1.0)),
+                float(rope.get("shift_x", 0.0)))
 
     @property
     def layout(self) -> RotaryLayout:

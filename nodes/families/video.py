@@ -66,7 +66,7 @@ def _wan_14b(model: Any, embedder: Any) -> bool:
 
 
 _WAN = dict(classes=WAN_CLASSES, embedder="diffusion_model.rope_embedder", image=wan_video, exact_ids=True,
-            head_axis=1)
+            rope_options=True, head_axis=1)
 
 FAMILIES = (
     Family(
@@ -85,6 +85,6 @@ FAMILIES = (
         name="Kandinsky 5 Image", members="Kandinsky 5.0 Image Lite (T2I, I2I)",
         classes=("comfy.ldm.kandinsky5.model.Kandinsky5",),
         model=MODELS["kandinsky5-image"], embedder="diffusion_model.rope_embedder_3d", image=first_call, exact_ids=True,
-        variant=lambda model, embedder: tuple(getattr(model, "rope_scale_factor", ())) == (1, 1, 1),
+        rope_options=True, variant=lambda model, embedder: tuple(getattr(model, "rope_scale_factor", ())) == (1, 1, 1),
     ),
 )

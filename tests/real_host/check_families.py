@@ -311,6 +311,37 @@ def check_model_override(case: Case, patched, out: torch.Tensor) -> str:
     return "a model_override clone samples bitwise alike"
 
 
+#: Families whose host places the main image's ids by ``transformer_options["rope_options"]`` and whose ids DyPE
+#: rebuilds (``comfy/ldm/wan/model.py`` ``rope_encode``, ``comfy/ldm/kandinsky5/model.py``; FLUX, Lumina and Ernie
+#: also follow them, and DyPE reads their ids as the host made them).
+SCALE_ROPE = {"Wan", "Wan 2.1 1.3B", "Wan 2.2 5B", "Kandinsky 5 Image"}
+
+
+def check_scale_rope(case: Case, base) -> str:
+    """Stage 3e, families whose host places image ids by ``rope_options`` (Wan, Kandinsky 5 Image): with core
+    ``ScaleROPE`` before DyPE (columns ``1 + 2 i``, rows ``1 + i``), DyPE's image rows are rotations by the host's
+    placed positions, and the samples differ from DyPE's without it."""
+    scaled = base.clone()
+    scaled.set_model_rope_options(2.0, 1.0, 1.0, 1.0, 1.0, 0.0)  # scale_x, shift_x, scale_y, shift_y, scale_t, shift_t
+    patched = dype(scaled, case)
+    recording = Recording(patched, case.embedder)
+    out = sample(patched, case, ABOVE)
+    for step, calls in enumerate(recording.forwards):
+        inputs, _, table = calls[case.image_call]
+        rows = case.image_rows(case.image_call, table.shape[case.token_dim], ABOVE)
+        position = positions(inputs, rows)
+        cols = position[:, case.spatial[1]]
+        require(float(cols.min()) == 1.0 and float(cols.max()) == 1.0 + 2.0 * (ABOVE[1] - 1),
+                f"(3e) step {step}: the host did not place the columns by ScaleROPE ({cols.unique().tolist()[:6]})")
+        image = table.narrow(case.token_dim, rows.start, rows.stop - rows.start)
+        error = rotation_error(case, image, position)
+        require(error is None, f"(3e) step {step}: DyPE's image rows are not rotations by ScaleROPE's positions: "
+                f"{error}")
+    require(not torch.equal(out, sample(dype(base, case), case, ABOVE)),
+            "(3e) DyPE with ScaleROPE samples exactly as DyPE without it: the ScaleROPE was dropped")
+    return "ScaleROPE's placement kept"
+
+
 def weights(model) -> dict:
     return {key: value.detach().clone() for key, value in model.model.state_dict().items()}
 
@@ -346,6 +377,8 @@ def check_family(case: Case) -> str:
         summary += "; " + check_double_block(case, base, out)
     if case.model_override:
         summary += "; " + check_model_override(case, patched, out)
+    if case.family in SCALE_ROPE:
+        summary += "; " + check_scale_rope(case, base)
     summary += "; " + check_sega(case, base)
 
     require(torch.equal(sample(base, case, ABOVE), before), "(4) the original MODEL samples differently afterwards")
