@@ -32,7 +32,7 @@ from . import attention, guide, time_shift
 from .context import CONTROL_STEP, RUN, STEP, Run, Seen, Step
 from .controlnet import patch_run_controls, refuse_unreachable_patches
 from .embedder import DyPEComponentTable, DyPEEmbedder, DyPEGridEmbedder, host_embedder
-from .families import Call, Family, UnsupportedModel, class_name, detect
+from .families import FAMILIES, Call, Family, UnsupportedModel, class_name, detect
 from .families.family import IDENTITY_PLACEMENT, last
 from .host import comfyui_version, require_model
 from .readout import report, report_no_calls
@@ -308,7 +308,7 @@ class ModelCallWrapper:
                 raise HostMismatch(model, family, (
                     f"the model never asked its rotary embedder ({family.embedder}) for the main image's "
                     f"{step.frames}x{step.grid[0]}x{step.grid[1]} token table in this call, so it would sample "
-                    "with tables DyPE did not make"))
+                    f"with tables DyPE did not make{_displaced(model, family)}"))
             if step.settings.proportional and not step.attended:
                 raise HostMismatch(model, family, (
                     "its attention never went through ComfyUI's attention override in this call, so proportional "
@@ -403,6 +403,7 @@ def apply_dype(
         )
     if base_resolution < 0:
         raise ValueError(f"base_resolution must be 0 (the model's own) or a size in pixels, got {base_resolution}")
+    _refuse_foreign_embedder(model)
     family, layout = _detect(model)
     if settings.proportional and not family.attention_override:
         raise UnsupportedModel(
@@ -441,6 +442,36 @@ def apply_dype(
     for kind, wrapper in wrappers.items():
         patched.add_wrapper_with_key(kind, WRAPPER_KEY, wrapper)
     return patched
+
+
+def _is_dype(embedder: Any) -> bool:
+    return isinstance(embedder, (*REPLACEMENTS.values(),))
+
+
+def _refuse_foreign_embedder(model: Any) -> None:
+    """``UnsupportedModel`` when another node's object patch stands in place of a family's rotary embedder: DyPE
+    builds the main image's table itself and would drop what that patch does (its time axis, its scaling)."""
+    for path in dict.fromkeys(family.embedder for family in FAMILIES):
+        other = model.object_patches.get(path)
+        if other is not None and not _is_dype(other):
+            raise UnsupportedModel(
+                f"DyPE cannot apply on top of {class_name(other)}, which another node put in place of the model's "
+                f"rotary embedder ({path}): DyPE builds the image's position table itself and would drop what that "
+                "node does. Remove that node (DyPE has its own RIFLEx time axis for longer videos), or remove DyPE."
+            )
+
+
+def _displaced(model: Any, family: Family) -> str:
+    """``: <class> stands where ...`` when the embedder the model calls is not DyPE's (a node applied after DyPE
+    replaced it), else empty."""
+    path = family.embedder.removeprefix("diffusion_model.")
+    called = model
+    for part in path.split("."):
+        called = getattr(called, part, None)
+    if called is None or _is_dype(called):
+        return ""
+    return (f"; {class_name(called)} stands where DyPE put its embedder: a node applied after DyPE replaced it. "
+            "Apply DyPE after that node, or remove it")
 
 
 def _undo_time_shift(patched: Any) -> None:

@@ -83,3 +83,32 @@ def test_a_changed_token_count_stops_the_run(model):
     patched.set_model_patch(one_token_less, "post_input")
     with pytest.raises(HostMismatch, match=r"Flux on ComfyUI 0\.33\.0 .* 1024 image tokens"):
         sample(patched, "flux", ABOVE)
+
+
+class RescaledEmbedder(torch.nn.Module):
+    """Another node's rotary embedder (one that rescales the ids), put in place of the model's by an object patch."""
+
+    def __init__(self, original):
+        super().__init__()
+        self.original = original
+
+    def forward(self, ids):
+        return self.original(ids * 0.5)
+
+
+def test_another_node_s_embedder_placed_before_dype_is_refused_by_name():
+    model = build_flux_patcher("flux", seed=0).clone()
+    model.add_object_patch("diffusion_model.pe_embedder",
+                           RescaledEmbedder(model.get_model_object("diffusion_model.pe_embedder")))
+    with pytest.raises(ValueError, match=r"DyPE cannot apply on top of .*RescaledEmbedder, which another node put in "
+                                         r"place of the model's rotary embedder \(diffusion_model.pe_embedder\)"):
+        dype(model)
+
+
+def test_another_node_s_embedder_placed_after_dype_is_named_when_the_run_stops():
+    model = dype(build_flux_patcher("flux", seed=0))
+    model.add_object_patch("diffusion_model.pe_embedder",
+                           RescaledEmbedder(model.get_model_object("diffusion_model.pe_embedder").original))
+    with pytest.raises(HostMismatch, match=r"RescaledEmbedder stands where DyPE put its embedder: a node applied "
+                                           r"after DyPE replaced it"):
+        sample(model, "flux", 2 * BASE)
