@@ -97,6 +97,7 @@ def _sample(args: argparse.Namespace, runs: Path) -> None:
         raise SystemExit("--scales must include 1: the gate compares every scale with the training size")
     base, start, stored = model.config.image_size, time.perf_counter(), {}
     earlier: dict[str, float] = {}
+    earlier_machine = ""
     if args.resume and (runs / "samples.npz").exists():
         stored = dict(np.load(runs / "samples.npz"))
         earlier_facts = json.loads((runs / "facts.json").read_text())
@@ -105,6 +106,7 @@ def _sample(args: argparse.Namespace, runs: Path) -> None:
             raise SystemExit(f"--resume: the stored samples were drawn with counts {earlier_facts['counts']} and "
                              f"{earlier_facts['steps']} steps; this run asks for {wanted['counts']} and {args.steps}")
         earlier = {k: v for k, v in earlier_facts["cell_seconds"].items() if k in stored}
+        earlier_machine = str(earlier_facts["machine"])
         start -= earlier_facts["sample_seconds"]
     seconds = earlier | lab_eval.generate(model, list(lab_eval.GATE_ROWS), scales, counts, args.steps, args.batch,
                                           stored)
@@ -123,6 +125,8 @@ def _sample(args: argparse.Namespace, runs: Path) -> None:
         "weights": _shown(Path(args.weights)),
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
     }
+    if earlier:  # a resumed run: say where the kept cells were sampled
+        facts["machine"] = f"{earlier_machine}; the cells added by --resume: {facts['machine']}"
     runs.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(runs / "samples.npz", **stored)
     (runs / "facts.json").write_text(json.dumps(facts, indent=1) + "\n")

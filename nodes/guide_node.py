@@ -44,7 +44,9 @@ class DyPEGuide(io.ComfyNode):
                 io.Combo.Input(
                     "projection", options=list(GUIDE_PROJECTIONS), default=DEFAULT_GUIDE_PROJECTION, advanced=True,
                     tooltip="Which frequencies follow the guide. I-Max block mean (default): the mean of every 2x2 "
-                    "latent patch (I-Max's code). HiFlow Butterworth: a smooth low-pass (HiFlow, arXiv 2504.06232)."),
+                    "latent patch (I-Max's code). HiFlow Butterworth: a smooth low-pass (HiFlow, arXiv 2504.06232); "
+                    "in the pack's lab it drew slightly closer texture up to 1.5x and on plain RoPE, and worse "
+                    "texture at 3x-4x with SEGA."),
             ],
             outputs=[io.Model.Output(tooltip="The guided model; the input model and the guide are unchanged.")],
         )
