@@ -11,8 +11,10 @@ recorded with the step it was made in. Checked per ControlNet:
    step (DyPE's table), and differ from the host's plain table;
 3. the ControlNet and the model it controls are left unpatched (once ComfyUI unloads the run's models).
 
-Wan's Uni3C ControlNet (ComfyUI 0.33; a double-block patch with a rotary table of its own) stops a tiny Wan run
-above the native size with ``UnsupportedControlNet`` naming it.
+Wan VACE's control blocks run inside the model's forward on the table the model's blocks get: at every step of a
+tiny VACE run above the native size they receive exactly DyPE's table. Wan's Uni3C ControlNet (ComfyUI 0.33; a
+double-block patch with a rotary table of its own) stops a tiny Wan run above the native size with
+``UnsupportedControlNet`` naming it.
 
 Prints one JSON object: each check's name with ``true`` or an explanation.
 """
@@ -177,6 +179,33 @@ for name, build, own in (("Fun ControlNet (calls the model's embedder)", fun_con
         comfy.model_management.unload_all_models()  # ComfyUI keeps a run's object patches on the loaded modules
         assert not isinstance(control.control_model.pe_embedder if own else base.model.diffusion_model.pe_embedder,
                               DyPEEmbedder)
+
+
+@check("wan VACE: the control blocks receive the model's DyPE table at every step")
+def _():
+    import dataclasses
+
+    from tiny_families import WAN
+
+    wan = next(case for case in CASES if case.name == "Wan 14B-like")
+    vace = dataclasses.replace(wan, config="WAN21_Vace", unet=dict(WAN, model_type="vace", vace_layers=1,
+                                                                    vace_in_dim=96))
+    base = vace.model_patcher()
+    patched = DyPE.execute(base, base_resolution=BASE * vace.px_per_token, method="Dy-YaRN",
+                           proportional_attention=False).result[0]
+    tables, received = [], []
+    patched.get_model_object("diffusion_model.rope_embedder").register_forward_hook(
+        lambda module, args, out: tables.append(out.detach().clone()))
+    base.model.diffusion_model.vace_blocks[0].register_forward_pre_hook(
+        lambda module, args, kwargs: received.append(kwargs["freqs"].detach().clone()), with_kwargs=True)
+    latent = vace.latent((BASE + 5, BASE + 3))
+    comfy.sample.sample(patched, comfy.sample.prepare_noise(latent, 42), 3, 1.0, "euler", "simple",
+                        vace.conditioning(True, latent), vace.conditioning(False, latent), latent,
+                        disable_pbar=True, seed=42)
+    assert len(tables) == len(received) == 3, (len(tables), len(received))
+    for table, freqs in zip(tables, received):  # Wan moves the table's head axis before its blocks get it
+        assert torch.equal(freqs, table.movedim(1, 2))
+    assert not torch.equal(tables[0], tables[-1])  # Dy-YaRN's table follows the sigma: DyPE made it
 
 
 @check("wan: the Uni3C ControlNet patch stops a run above the native size by name (ComfyUI 0.33+)")
