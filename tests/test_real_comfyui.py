@@ -74,4 +74,4 @@ def test_qwen_image_controlnets_see_the_model_s_dype_table_on_the_real_host():
     failed = {name: outcome for name, outcome in results.items() if outcome is not True}
     report = "\n\n".join(f"{name}:\n{outcome}" for name, outcome in failed.items())
     assert not failed, f"ComfyUI {version}:\n\n{report}"
-    assert len(results) == 6
+    assert len(results) == 7

@@ -11,7 +11,8 @@ recorded with the step it was made in. Checked per ControlNet:
    step (DyPE's table), and differ from the host's plain table;
 3. the ControlNet and the model it controls are left unpatched (once ComfyUI unloads the run's models).
 
-Wan VACE's control blocks run inside the model's forward on the table the model's blocks get: at every step of a
+The Z-Image Fun ControlNet (a noise-refiner and double-block patch) and Wan VACE's control blocks run inside
+the model's forward on the table the model's blocks get: at every step of a
 tiny VACE run above the native size they receive exactly DyPE's table. Wan's Uni3C ControlNet (ComfyUI 0.33; a
 double-block patch with a rotary table of its own) stops a tiny Wan run above the native size with
 ``UnsupportedControlNet`` naming it.
@@ -206,6 +207,64 @@ def _():
     for table, freqs in zip(tables, received):  # Wan moves the table's head axis before its blocks get it
         assert torch.equal(freqs, table.movedim(1, 2))
     assert not torch.equal(tables[0], tables[-1])  # Dy-YaRN's table follows the sigma: DyPE made it
+
+
+class LatentVAE:
+    """Stands in for the VAE of a Z-Image Fun ControlNet node: an 8x encoder to a seeded 16-channel latent."""
+
+    def spacial_compression_encode(self) -> int:
+        return 8
+
+    def encode(self, pixels: torch.Tensor) -> torch.Tensor:
+        batch, height, width, _ = pixels.shape
+        return torch.randn(batch, 16, height // 8, width // 8, generator=torch.Generator().manual_seed(12))
+
+
+@check("z-image Fun ControlNet: its blocks receive the tables the model's layers get, DyPE's, at every step")
+def _():
+    import importlib
+
+    from comfy.ldm.lumina.controlnet import ZImage_Control
+
+    patches = importlib.import_module("comfy_extras.nodes_model_patch")
+    zimage = next(case for case in CASES if case.name == "Z-Image")
+    base = zimage.model_patcher()
+    control = seeded(ZImage_Control(dim=256, n_heads=2, n_kv_heads=2, n_control_layers=1, control_in_dim=16,
+                                    operations=comfy.ops.disable_weight_init, device="cpu", dtype=torch.float32), 9)
+    holder = comfy.model_patcher.ModelPatcher(control, torch.device("cpu"), torch.device("cpu"))
+    image = torch.rand(1, 128, 128, 3, generator=torch.Generator().manual_seed(4))
+    patch = patches.ZImageControlPatch(holder, LatentVAE(), image, 1.0)
+    guided = base.clone()
+    guided.set_model_noise_refiner_patch(patch)
+    guided.set_model_double_block_patch(patch)
+    patched = DyPE.execute(guided, base_resolution=BASE * zimage.px_per_token, method="Dy-YaRN",
+                           proportional_attention=False).result[0]
+    seen: dict[str, list] = {"refiner layer": [], "main layer": [], "refiner control": [], "main control": []}
+    model = base.model.diffusion_model
+    model.noise_refiner[0].register_forward_pre_hook(lambda m, args: seen["refiner layer"].append(args[2].clone()))
+    model.layers[0].register_forward_pre_hook(lambda m, args: seen["main layer"].append(args[2].clone()))
+    for name, key in (("forward_noise_refiner_block", "refiner control"), ("forward_control_block", "main control")):
+        method = getattr(control, name)
+
+        def record(layer_id, context, x, mask, freqs, adaln, method=method, key=key):
+            seen[key].append(freqs.clone())
+            return method(layer_id, context, x, mask, freqs, adaln)
+        setattr(control, name, record)
+    latent = zimage.latent((BASE + 5, BASE + 3))
+    comfy.sample.sample(patched, comfy.sample.prepare_noise(latent, 42), 3, 1.0, "euler", "simple",
+                        zimage.conditioning(True, latent), zimage.conditioning(False, latent), latent,
+                        disable_pbar=True, seed=42)
+    counts = {k: len(v) for k, v in seen.items()}
+    assert counts["refiner layer"] == counts["main layer"] == 3 and counts["refiner control"] % 3 == 0 \
+        and counts["main control"] % 3 == 0 and counts["main control"], counts
+    for key, layer in (("refiner control", "refiner layer"), ("main control", "main layer")):
+        per_step = counts[key] // 3  # the control model may run a block more than once per step
+        for index, table in enumerate(seen[key]):
+            model_table = seen[layer][index // per_step]
+            image = slice(0, table.shape[1]) if key == "refiner control" else \
+                slice(model_table.shape[1] - table.shape[1], None)  # the main layers' image tokens follow the text
+            assert torch.equal(table, model_table[:, image]), (key, index)
+    assert not torch.equal(seen["main control"][0], seen["main control"][-1])  # DyPE's, following the sigma
 
 
 @check("wan: the Uni3C ControlNet patch stops a run above the native size by name (ComfyUI 0.33+)")
