@@ -23,7 +23,6 @@ Prints one JSON object: each check's name with ``true`` or an explanation.
 from __future__ import annotations
 
 import json
-import traceback
 
 import host
 
@@ -48,15 +47,7 @@ CASE = next(case for case in CASES if case.name == "Qwen-Image")
 BASE = 8  # tokens a side
 
 
-def check(name):
-    def run(fn):
-        try:
-            outcome = fn()
-            RESULTS[name] = True if outcome in (None, True) else outcome
-        except Exception:  # a failed check is reported, the others still run
-            RESULTS[name] = traceback.format_exc(limit=6)
-        return fn
-    return run
+check = host.checks(RESULTS)
 
 
 class HintVAE:

@@ -7,7 +7,6 @@ is overridden to 256 px so that "above the base" costs milliseconds.
 from __future__ import annotations
 
 import json
-import traceback
 
 import host
 
@@ -30,15 +29,7 @@ CHANNELS = {"flux1": 16, "flux2": 128, "chroma": 16}
 PX = {"flux1": 8, "flux2": 16, "chroma": 8}
 
 
-def check(name):
-    def run(fn):
-        try:
-            outcome = fn()
-            RESULTS[name] = True if outcome in (None, True) else outcome
-        except Exception:  # a failed check is reported, the others still run
-            RESULTS[name] = traceback.format_exc(limit=4)
-        return fn
-    return run
+check = host.checks(RESULTS)
 
 
 def sample(model, kind, px, *, cfg=2.0, steps=3, sampler="euler", scheduler="simple", denoise=1.0,

@@ -8,7 +8,6 @@ Runs on the CPU with the tiny random FLUX.1 of ``tiny_flux.py``; DyPE gets ``bas
 from __future__ import annotations
 
 import json
-import traceback
 from contextlib import contextmanager
 
 import host
@@ -38,17 +37,7 @@ class Skip(Exception):
     """The host lacks what the check needs; reported as ``"skipped: ..."``."""
 
 
-def check(name):
-    def run(fn):
-        try:
-            outcome = fn()
-            RESULTS[name] = True if outcome in (None, True) else outcome
-        except Skip as why:
-            RESULTS[name] = f"skipped: {why}"
-        except Exception:  # a failed check is reported, the others still run
-            RESULTS[name] = traceback.format_exc(limit=6)
-        return fn
-    return run
+check = host.checks(RESULTS, skip=Skip)
 
 
 def node(module: str, name: str):

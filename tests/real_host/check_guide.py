@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import traceback
 
 import host
 
@@ -32,15 +31,7 @@ FIGURES: dict[str, object] = {}
 BLOCK = core_guide.BlockMean(2)
 
 
-def check(name):
-    def run(fn):
-        try:
-            outcome = fn()
-            RESULTS[name] = True if outcome in (None, True) else outcome
-        except Exception:  # a failed check is reported, the others still run
-            RESULTS[name] = traceback.format_exc(limit=4)
-        return fn
-    return run
+check = host.checks(RESULTS)
 
 
 def sample(model, latent, *, cfg=2.0, steps=3, sampler="euler", scheduler="simple", denoise=1.0, conds=None):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,3 +33,24 @@ def comfyui_version() -> str:
     import comfyui_version
 
     return comfyui_version.__version__
+
+
+def checks(results: dict[str, object], skip: type[Exception] | None = None) -> Callable:
+    """The ``@check(name)`` decorator of a real-host script: it runs the decorated function at once and records
+    in ``results[name]`` ``True`` (it returned ``None`` or ``True``), what else it returned (an explanation),
+    ``"skipped: ..."`` for a ``skip`` exception, or the traceback of any other: a failed check is reported and
+    the others still run."""
+
+    def check(name: str) -> Callable:
+        def run(fn: Callable) -> Callable:
+            try:
+                outcome = fn()
+                results[name] = True if outcome in (None, True) else outcome
+            except Exception as error:  # noqa: BLE001 - reported, not raised
+                if skip is not None and isinstance(error, skip):
+                    results[name] = f"skipped: {error}"
+                else:
+                    results[name] = traceback.format_exc(limit=6)
+            return fn
+        return run
+    return check
