@@ -204,6 +204,11 @@ class DyPEComponentTable:
         return table
 
 
+def is_dype(embedder: Any) -> bool:
+    """Whether ``embedder`` is one of DyPE's replacements (which keep the host's own as ``original``)."""
+    return isinstance(embedder, (DyPEEmbedder, DyPEComponentTable))
+
+
 def host_embedder(embedder: Any) -> Any:
     """The host's own embedder, looking through a DyPE patch applied earlier."""
-    return embedder.original if isinstance(embedder, (DyPEEmbedder, DyPEComponentTable)) else embedder
+    return embedder.original if is_dype(embedder) else embedder

@@ -31,7 +31,7 @@ from ..dype_core.menu import TIME_SHIFTS
 from . import attention, guide, time_shift
 from .context import CONTROL_STEP, RUN, STEP, Run, Seen, Step
 from .controlnet import patch_run_controls, refuse_unreachable_patches
-from .embedder import DyPEComponentTable, DyPEEmbedder, DyPEGridEmbedder, host_embedder
+from .embedder import DyPEComponentTable, DyPEEmbedder, DyPEGridEmbedder, host_embedder, is_dype
 from .families import FAMILIES, Call, Family, UnsupportedModel, class_name, detect
 from .families.family import IDENTITY_PLACEMENT, last
 from .host import comfyui_version, require_model
@@ -444,16 +444,12 @@ def apply_dype(
     return patched
 
 
-def _is_dype(embedder: Any) -> bool:
-    return isinstance(embedder, (*REPLACEMENTS.values(),))
-
-
 def _refuse_foreign_embedder(model: Any) -> None:
     """``UnsupportedModel`` when another node's object patch stands in place of a family's rotary embedder: DyPE
     builds the main image's table itself and would drop what that patch does (its time axis, its scaling)."""
     for path in dict.fromkeys(family.embedder for family in FAMILIES):
         other = model.object_patches.get(path)
-        if other is not None and not _is_dype(other):
+        if other is not None and not is_dype(other):
             raise UnsupportedModel(
                 f"DyPE cannot apply on top of {class_name(other)}, which another node put in place of the model's "
                 f"rotary embedder ({path}): DyPE builds the image's position table itself and would drop what that "
@@ -468,7 +464,7 @@ def _displaced(model: Any, family: Family) -> str:
     called = model
     for part in path.split("."):
         called = getattr(called, part, None)
-    if called is None or _is_dype(called):
+    if called is None or is_dype(called):
         return ""
     return (f"; {class_name(called)} stands where DyPE put its embedder: a node applied after DyPE replaced it. "
             "Apply DyPE after that node, or remove it")
